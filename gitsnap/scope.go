@@ -1,0 +1,158 @@
+package gitsnap
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"sort"
+)
+
+// Scope captures and restores one kind of state (code, config,
+// dependencies, files, database). A scope knows nothing about Git storage:
+// it writes artifacts to an ArtifactWriter and reads them back from an
+// ArtifactReader; the core chunks, hashes and stores them. Every scope
+// passes scopes/scopetest.Run.
+//
+// Contract:
+//   - Capture is deterministic: the same live state gives the same
+//     artifacts (and so the same Git objects).
+//   - Plan never changes anything.
+//   - Restore makes the live state equal to the snapshot's artifacts. It
+//     writes every file atomically (temp file + rename) and removes only
+//     what lies inside the scope's own patterns. A failed Restore may leave
+//     the scope partly restored; the core then rolls back from the safety
+//     snapshot.
+//   - All three honour ctx cancellation and return ctx.Err() (wrapped).
+type Scope interface {
+	Name() string
+	Capture(ctx context.Context, env *ScopeEnv, w ArtifactWriter) error
+	Plan(ctx context.Context, env *ScopeEnv, r ArtifactReader) (*ScopePlan, error)
+	Restore(ctx context.Context, env *ScopeEnv, r ArtifactReader) error
+}
+
+// ScopeEnv is what a scope may use.
+type ScopeEnv struct {
+	Root     string   // absolute worktree root
+	Config   *Config  // the repository's .gitsnap.toml (defaults applied)
+	Worktree Worktree // Git worktree access, for the code scope only
+	Progress Progress // never nil (NoProgress when unset)
+}
+
+// CodeState is what the code scope records.
+type CodeState struct {
+	Commit Hash   // HEAD when captured (ZeroHash on an unborn branch)
+	Tree   Hash   // the worktree as captured (== Commit's tree when clean)
+	Branch string // "refs/heads/main" or "" when detached
+	Dirty  bool   // Tree differs from Commit's tree
+}
+
+// ArtifactWriter receives a scope's capture. Safe for concurrent use.
+type ArtifactWriter interface {
+	// PutFile stores a regular file at a slash-separated path relative to
+	// the worktree root. r must yield exactly size bytes. Large files are
+	// chunked by the core; small ones become files/<path>.
+	PutFile(ctx context.Context, path string, mode fs.FileMode, size int64, r io.Reader) error
+	// PutSymlink stores a symbolic link as a link (its target is not followed).
+	PutSymlink(ctx context.Context, path, target string) error
+	// PutStream stores a stream of unknown length (a database dump) under
+	// chunks/<scope>/<name>/ and returns its artifact. meta is recorded in the
+	// manifest (driver, dump format, server version...); never put secrets in it.
+	PutStream(ctx context.Context, name string, r io.Reader, meta map[string]string) (Artifact, error)
+	// PutCode records the code scope's state; Tree must have been written
+	// through Objects().
+	PutCode(ctx context.Context, c CodeState) error
+	// Objects gives the code scope direct access to the object writer.
+	Objects() ObjectWriter
+}
+
+// ArtifactReader serves one scope's artifacts from a snapshot.
+type ArtifactReader interface {
+	// Artifacts lists this scope's artifacts sorted by path.
+	Artifacts() []Artifact
+	// Open streams an artifact's content (a symlink's target for symlinks).
+	// The reader checks size and sha256 as it goes: a mismatch is returned
+	// as an error wrapping ErrIntegrity instead of io.EOF, so a caller that
+	// writes to a temp file and renames only after EOF never installs bad data.
+	Open(ctx context.Context, a Artifact) (io.ReadCloser, error)
+	// Code returns the recorded code state, if the snapshot has one.
+	Code() (CodeState, bool)
+}
+
+// Artifact kinds.
+const (
+	KindBlob    = "blob"    // one blob at files/<path>
+	KindChunked = "chunked" // chunks/<scope>/<path>/00000000, 00000001, ...
+	KindSymlink = "symlink" // a blob at files/<path> holding the target, tree mode 120000
+)
+
+// Artifact is one captured thing, as recorded in snap.json.
+type Artifact struct {
+	Scope  string            `json:"scope"`
+	Path   string            `json:"path"`
+	Kind   string            `json:"kind"`
+	Mode   FileMode          `json:"mode"`
+	Size   int64             `json:"size"`
+	SHA256 string            `json:"sha256"`
+	Chunks int               `json:"chunks,omitempty"`
+	Meta   map[string]string `json:"meta,omitempty"`
+}
+
+// ChangeOp is what a restore would do to one path or object.
+type ChangeOp string
+
+// Change operations shown in a restore plan.
+const (
+	OpAdd     ChangeOp = "add"
+	OpModify  ChangeOp = "modify"
+	OpRemove  ChangeOp = "remove"
+	OpReplace ChangeOp = "replace" // a database, replaced whole
+	OpMode    ChangeOp = "mode"    // permission change only
+)
+
+// Change is one planned change.
+type Change struct {
+	Op     ChangeOp `json:"op"`
+	Path   string   `json:"path"`
+	Detail string   `json:"detail,omitempty"`
+}
+
+// ScopePlan is what restoring a scope would change.
+type ScopePlan struct {
+	Scope    string   `json:"scope"`
+	Changes  []Change `json:"changes"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *ScopePlan) Empty() bool { return len(p.Changes) == 0 }
+
+// Sort orders changes by path.
+func (p *ScopePlan) Sort() {
+	sort.SliceStable(p.Changes, func(i, j int) bool { return p.Changes[i].Path < p.Changes[j].Path })
+}
+
+// Registry maps scope names to implementations, in capture order. It is
+// built in code by scopes.Default(); nothing registers itself.
+type Registry struct {
+	order  []string
+	scopes map[string]Scope
+}
+
+// NewRegistry builds a registry from scopes in the given order.
+func NewRegistry(scopes ...Scope) *Registry {
+	r := &Registry{scopes: map[string]Scope{}}
+	for _, s := range scopes {
+		r.order = append(r.order, s.Name())
+		r.scopes[s.Name()] = s
+	}
+	return r
+}
+
+// Get returns the named scope.
+func (r *Registry) Get(name string) (Scope, bool) {
+	s, ok := r.scopes[name]
+	return s, ok
+}
+
+// Names lists scope names in registration order.
+func (r *Registry) Names() []string { return append([]string(nil), r.order...) }
