@@ -1,0 +1,248 @@
+package gitsnap
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"sync"
+)
+
+// snapshotTree reads paths out of one snapshot's tree, caching the trees
+// it has walked.
+type snapshotTree struct {
+	repo Repo
+	root Hash
+
+	mu    sync.Mutex
+	trees map[string][]TreeEntry // dir path ("" = root) → entries
+}
+
+func newSnapshotTree(repo Repo, root Hash) *snapshotTree {
+	return &snapshotTree{repo: repo, root: root, trees: map[string][]TreeEntry{}}
+}
+
+// dir returns the entries of the directory at p ("" for the root).
+func (t *snapshotTree) dir(ctx context.Context, p string) ([]TreeEntry, error) {
+	t.mu.Lock()
+	if es, ok := t.trees[p]; ok {
+		t.mu.Unlock()
+		return es, nil
+	}
+	t.mu.Unlock()
+	var h Hash
+	if p == "" {
+		h = t.root
+	} else {
+		e, err := t.lookup(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if e.Mode != ModeDir {
+			return nil, fmt.Errorf("%w: %s is not a directory", ErrIntegrity, p)
+		}
+		h = e.Hash
+	}
+	es, err := t.repo.ReadTree(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s of snapshot: %w", p, err)
+	}
+	t.mu.Lock()
+	t.trees[p] = es
+	t.mu.Unlock()
+	return es, nil
+}
+
+// lookup finds the entry at slash path p.
+func (t *snapshotTree) lookup(ctx context.Context, p string) (TreeEntry, error) {
+	parent, name := "", p
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		parent, name = p[:i], p[i+1:]
+	}
+	es, err := t.dir(ctx, parent)
+	if err != nil {
+		return TreeEntry{}, err
+	}
+	for _, e := range es {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	return TreeEntry{}, fmt.Errorf("%w: %s missing from snapshot tree", ErrIntegrity, p)
+}
+
+// snapshotReader implements ArtifactReader for one scope of a snapshot.
+type snapshotReader struct {
+	tree      *snapshotTree
+	manifest  *Manifest
+	scope     string
+	artifacts []Artifact
+}
+
+func newScopeReader(t *snapshotTree, m *Manifest, scope string) *snapshotReader {
+	r := &snapshotReader{tree: t, manifest: m, scope: scope}
+	for _, a := range m.Artifacts {
+		if a.Scope == scope {
+			r.artifacts = append(r.artifacts, a)
+		}
+	}
+	return r
+}
+
+func (r *snapshotReader) Artifacts() []Artifact { return append([]Artifact(nil), r.artifacts...) }
+
+func (r *snapshotReader) Code() (CodeState, bool) {
+	c := r.manifest.Code
+	if c == nil {
+		return CodeState{}, false
+	}
+	cs := CodeState{Branch: c.Branch, Dirty: c.Dirty}
+	cs.Tree, _ = ParseHash(c.Tree)
+	if c.Commit != "" {
+		cs.Commit, _ = ParseHash(c.Commit)
+	}
+	return cs, true
+}
+
+func (r *snapshotReader) Open(ctx context.Context, a Artifact) (io.ReadCloser, error) {
+	if err := checkArtifact(a); err != nil {
+		return nil, err
+	}
+	var rc io.ReadCloser
+	switch a.Kind {
+	case KindBlob, KindSymlink:
+		e, err := r.tree.lookup(ctx, "files/"+a.Path)
+		if err != nil {
+			return nil, err
+		}
+		if (a.Kind == KindSymlink) != (e.Mode == ModeSymlink) {
+			return nil, fmt.Errorf("%w: %s: manifest kind %s does not match the tree", ErrIntegrity, a.Path, a.Kind)
+		}
+		b, _, err := r.tree.repo.OpenBlob(ctx, e.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", a.Path, err)
+		}
+		rc = b
+	case KindChunked:
+		dir := "chunks/" + a.Scope + "/" + a.Path
+		var es []TreeEntry
+		if a.Chunks > 0 {
+			var err error
+			if es, err = r.tree.dir(ctx, dir); err != nil {
+				return nil, err
+			}
+		}
+		if len(es) != a.Chunks {
+			return nil, fmt.Errorf("%w: %s has %d chunks, manifest says %d", ErrIntegrity, a.Path, len(es), a.Chunks)
+		}
+		for i, e := range es {
+			if e.Name != fmt.Sprintf("%08d", i) || e.Mode != ModeFile {
+				return nil, fmt.Errorf("%w: %s: unexpected chunk entry %q", ErrIntegrity, a.Path, e.Name)
+			}
+		}
+		rc = &chunkReader{ctx: ctx, repo: r.tree.repo, chunks: es}
+	}
+	return &verifyingReader{rc: rc, want: a, sum: sha256.New()}, nil
+}
+
+// chunkReader concatenates chunk blobs, opening one at a time.
+type chunkReader struct {
+	ctx    context.Context
+	repo   Repo
+	chunks []TreeEntry
+	cur    io.ReadCloser
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	for {
+		if c.cur == nil {
+			if len(c.chunks) == 0 {
+				return 0, io.EOF
+			}
+			if err := c.ctx.Err(); err != nil {
+				return 0, err
+			}
+			rc, _, err := c.repo.OpenBlob(c.ctx, c.chunks[0].Hash)
+			if err != nil {
+				return 0, fmt.Errorf("open chunk %s: %w", c.chunks[0].Name, err)
+			}
+			c.cur, c.chunks = rc, c.chunks[1:]
+		}
+		n, err := c.cur.Read(p)
+		if err == io.EOF {
+			c.cur.Close()
+			c.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (c *chunkReader) Close() error {
+	if c.cur != nil {
+		return c.cur.Close()
+	}
+	return nil
+}
+
+// verifyingReader checks size and sha256 while streaming; a mismatch is
+// returned instead of io.EOF.
+type verifyingReader struct {
+	rc   io.ReadCloser
+	want Artifact
+	sum  hash.Hash
+	n    int64
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.rc.Read(p)
+	v.n += int64(n)
+	v.sum.Write(p[:n])
+	if v.n > v.want.Size {
+		return 0, fmt.Errorf("%w: %s is larger than the recorded %d bytes", ErrIntegrity, v.want.Path, v.want.Size)
+	}
+	if err == io.EOF {
+		if v.n != v.want.Size {
+			return n, fmt.Errorf("%w: %s has %d bytes, manifest says %d", ErrIntegrity, v.want.Path, v.n, v.want.Size)
+		}
+		if got := hexSum(v.sum); got != v.want.SHA256 {
+			return n, fmt.Errorf("%w: %s sha256 %s, manifest says %s", ErrIntegrity, v.want.Path, got[:12], v.want.SHA256[:12])
+		}
+	}
+	return n, err
+}
+
+func (v *verifyingReader) Close() error { return v.rc.Close() }
+
+// readManifest loads and checks snap.json from a snapshot commit.
+func readManifest(ctx context.Context, repo Repo, commit Hash) (*Manifest, *snapshotTree, error) {
+	c, err := repo.ReadCommit(ctx, commit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read snapshot commit %s: %w", commit.String()[:12], err)
+	}
+	t := newSnapshotTree(repo, c.Tree)
+	e, err := t.lookup(ctx, "snap.json")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: snapshot %s has no snap.json", ErrInvalidFormat, commit.String()[:12])
+	}
+	rc, _, err := repo.OpenBlob(ctx, e.Hash)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read snap.json: %w", err)
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(rc, 64<<20)); err != nil {
+		return nil, nil, fmt.Errorf("read snap.json: %w", err)
+	}
+	m, err := decodeManifest(buf.Bytes())
+	if err != nil {
+		return nil, nil, fmt.Errorf("snapshot %s: %w", commit.String()[:12], err)
+	}
+	return m, t, nil
+}

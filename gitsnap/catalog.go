@@ -1,0 +1,178 @@
+package gitsnap
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Validation statuses.
+const (
+	StatusPassed  = "passed"
+	StatusFailed  = "failed"
+	StatusUnknown = "unknown"
+)
+
+// SnapshotInfo is a snapshot with its notes folded into current state.
+type SnapshotInfo struct {
+	ID       string
+	Commit   Hash
+	Manifest *Manifest
+	Events   []Event
+
+	Status       string // passed | failed | unknown
+	Level        string
+	Tags         []string
+	Checks       []CheckResult
+	Metrics      map[string]float64
+	RestoreCount int
+	LastRestored *time.Time
+	Restores     []Event
+	Drills       []Event
+}
+
+// CreatedAt is the recorded creation time.
+func (s *SnapshotInfo) CreatedAt() time.Time { return s.Manifest.CreatedAt }
+
+// HasTag reports whether the snapshot currently carries tag.
+func (s *SnapshotInfo) HasTag(tag string) bool { return contains(s.Tags, tag) }
+
+// KnownGood reports whether the snapshot passed validation and is tagged known-good.
+func (s *SnapshotInfo) KnownGood() bool { return s.HasTag(TagKnownGood) && s.Status == StatusPassed }
+
+// fold computes current state from the events, oldest first.
+func (s *SnapshotInfo) fold() {
+	s.Status = StatusUnknown
+	tags := map[string]bool{}
+	s.Metrics = nil
+	for _, e := range s.Events {
+		switch e.Type {
+		case EventValidated:
+			s.Status, s.Level, s.Checks = e.Status, e.Level, e.Checks
+			if len(e.Metrics) > 0 {
+				s.Metrics = e.Metrics
+			}
+		case EventUnvalidated:
+			s.Status = StatusUnknown
+		case EventTagged:
+			for _, t := range e.Tags {
+				tags[t] = true
+			}
+		case EventUntagged:
+			for _, t := range e.Tags {
+				delete(tags, t)
+			}
+		case EventRestored:
+			s.Restores = append(s.Restores, e)
+			s.RestoreCount++
+			t := e.Time()
+			s.LastRestored = &t
+		case EventDrill:
+			s.Drills = append(s.Drills, e)
+		}
+	}
+	s.Tags = s.Tags[:0]
+	for t := range tags {
+		s.Tags = append(s.Tags, t)
+	}
+	sort.Strings(s.Tags)
+}
+
+// catalog is every snapshot, newest first, with notes read once.
+type catalog struct {
+	snaps []*SnapshotInfo
+	notes *notesTree
+}
+
+// loadCatalog reads all snapshot refs, their manifests and the notes tree.
+func (s *Snap) loadCatalog(ctx context.Context) (*catalog, error) {
+	refs, err := s.repo.Refs(ctx, SnapshotRefPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	notes, err := readNotes(ctx, s.repo, NotesRef)
+	if err != nil {
+		return nil, err
+	}
+	cat := &catalog{notes: notes, snaps: make([]*SnapshotInfo, len(refs))}
+	errs := make([]error, len(refs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, r := range refs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, r Ref) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			m, _, err := readManifest(ctx, s.repo, r.Hash)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", strings.TrimPrefix(r.Name, SnapshotRefPrefix), err)
+				return
+			}
+			info := &SnapshotInfo{ID: strings.TrimPrefix(r.Name, SnapshotRefPrefix), Commit: r.Hash, Manifest: m, Events: notes.Events(r.Hash)}
+			info.fold()
+			cat.snaps[i] = info
+		}(i, r)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(cat.snaps, func(i, j int) bool {
+		a, b := cat.snaps[i], cat.snaps[j]
+		if !a.CreatedAt().Equal(b.CreatedAt()) {
+			return a.CreatedAt().After(b.CreatedAt())
+		}
+		return a.ID > b.ID
+	})
+	return cat, nil
+}
+
+// ListOptions filter List. Zero values match everything.
+type ListOptions struct {
+	Tag    string
+	Branch string
+	Status string
+	Limit  int
+}
+
+// List returns snapshots newest first (by recorded creation time).
+func (s *Snap) List(ctx context.Context, o ListOptions) ([]*SnapshotInfo, error) {
+	cat, err := s.loadCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*SnapshotInfo
+	for _, sn := range cat.snaps {
+		if o.Tag != "" && !sn.HasTag(o.Tag) {
+			continue
+		}
+		if o.Branch != "" && shortBranch(sn.Manifest.Branch) != shortBranch(o.Branch) {
+			continue
+		}
+		if o.Status != "" && sn.Status != o.Status {
+			continue
+		}
+		out = append(out, sn)
+		if o.Limit > 0 && len(out) >= o.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Show resolves a name and returns the snapshot with its history.
+func (s *Snap) Show(ctx context.Context, name string) (*SnapshotInfo, error) {
+	cat, err := s.loadCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.resolve(ctx, cat, name)
+}
+
+func shortBranch(b string) string { return strings.TrimPrefix(b, "refs/heads/") }
