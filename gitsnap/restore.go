@@ -1,0 +1,278 @@
+package gitsnap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// RestoreOptions control Restore.
+type RestoreOptions struct {
+	Scopes   []string // empty: every scope the snapshot has
+	DryRun   bool     // plan only
+	Validate *bool    // nil: [restore] validate (true when checks exist)
+	NoCode   bool     // leave code (HEAD and tracked files) alone
+	// Confirm is asked with the plan before anything changes; returning
+	// false aborts with ErrAborted. nil means confirmed (--yes).
+	Confirm func(*RestorePlan) (bool, error)
+}
+
+// RestorePlan is what a restore would do.
+type RestorePlan struct {
+	Target   *SnapshotInfo
+	Scopes   []*ScopePlan
+	Validate bool
+	Stop     []string
+	Start    []string
+}
+
+// RestoreResult is what Restore did.
+type RestoreResult struct {
+	Plan       *RestorePlan
+	Safety     *SnapshotInfo // the pre-restore safety snapshot (nil on dry run)
+	Validation *Validation
+	Duration   time.Duration
+	ScopeMS    map[string]int64
+}
+
+// RestoreFailedError: the restore failed and the previous state was (or
+// could not be) put back from the safety snapshot.
+type RestoreFailedError struct {
+	Target      string
+	Cause       error
+	SafetyID    string
+	RolledBack  bool
+	RollbackErr error
+}
+
+func (e *RestoreFailedError) Error() string {
+	if e.RolledBack {
+		return fmt.Sprintf("restore of %s failed and was rolled back to %s: %v", e.Target, e.SafetyID, e.Cause)
+	}
+	if e.RollbackErr != nil {
+		return fmt.Sprintf("restore of %s failed (%v) and the rollback to %s failed too: %v", e.Target, e.Cause, e.SafetyID, e.RollbackErr)
+	}
+	return fmt.Sprintf("restore of %s failed: %v", e.Target, e.Cause)
+}
+
+func (e *RestoreFailedError) Unwrap() error { return e.Cause }
+
+// Restore puts the live state back to a snapshot (ARCHITECTURE §5): plan,
+// confirm, safety snapshot, stop, restore scopes, start, validate, roll back
+// on failure, record the event.
+func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*RestoreResult, error) {
+	start := time.Now()
+	cat, err := s.loadCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.resolve(ctx, cat, name)
+	if err != nil {
+		return nil, err
+	}
+	m, tree, err := readManifest(ctx, s.repo, target.Commit)
+	if err != nil {
+		return nil, err
+	}
+	scopes, err := s.selectScopes(o.Scopes, m.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	if o.NoCode {
+		scopes = without(scopes, ScopeCode)
+	}
+	if err := verifySnapshot(ctx, s.repo, m, tree, scopes); err != nil {
+		return nil, WithHint(fmt.Errorf("snapshot %s: %w", target.ID, err), "the snapshot is damaged; nothing was changed; pick another with git snap list")
+	}
+	plan := &RestorePlan{Target: target, Validate: s.cfg.ValidateAfterRestore(), Stop: s.cfg.Restore.Stop, Start: s.cfg.Restore.Start}
+	if o.Validate != nil {
+		plan.Validate = *o.Validate && len(s.cfg.Check) > 0
+	}
+	env := s.scopeEnv()
+	for _, name := range scopes {
+		sc, _ := s.scopes.Get(name)
+		p, err := sc.Plan(ctx, env, newScopeReader(tree, m, name))
+		if err != nil {
+			return nil, fmt.Errorf("plan %s: %w", name, err)
+		}
+		p.Scope = name
+		p.Sort()
+		plan.Scopes = append(plan.Scopes, p)
+	}
+	res := &RestoreResult{Plan: plan}
+	if o.DryRun {
+		return res, nil
+	}
+	if o.Confirm != nil {
+		ok, err := o.Confirm(plan)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrAborted
+		}
+	}
+	s.progress.Event(ProgressEvent{Kind: "step", Name: "safety", Message: "taking a pre-restore safety snapshot"})
+	safety, err := s.Create(ctx, CreateOptions{safety: true, Scopes: scopes, Message: "pre-restore safety snapshot before " + target.ID})
+	if err != nil {
+		return nil, WithHint(fmt.Errorf("take safety snapshot: %w", err), "nothing was changed")
+	}
+	res.Safety = safety.Snapshot
+
+	res.ScopeMS, err = s.apply(ctx, m, tree, scopes)
+	if err == nil && plan.Validate {
+		s.progress.Event(ProgressEvent{Kind: "step", Name: "validate", Message: "validating the restored state"})
+		res.Validation, err = s.Validate(ctx)
+		if err == nil && res.Validation.Status != StatusPassed {
+			err = &ValidationError{Failed: res.Validation.Failures(), Total: len(res.Validation.Checks)}
+		}
+	}
+	res.Duration = time.Since(start)
+	if err != nil {
+		return res, s.rollback(ctx, target, safety.Snapshot, scopes, err, res.Duration)
+	}
+	ev := newEvent(s.now(), EventRestored)
+	ev.By, ev.Result, ev.Scopes, ev.Safety = s.identity().Email, "ok", scopes, safety.Snapshot.ID
+	ev.DurationMS, ev.ScopeMS = res.Duration.Milliseconds(), res.ScopeMS
+	if res.Validation != nil {
+		ev.Status, ev.Checks = res.Validation.Status, res.Validation.Checks
+	}
+	if err := appendEvents(ctx, s.repo, NotesRef, s.signature(), map[Hash][]Event{target.Commit: {ev}}); err != nil {
+		return res, fmt.Errorf("restored, but recording the event failed: %w", err)
+	}
+	return res, nil
+}
+
+// apply runs the stop commands, restores each scope and runs the start
+// commands. It returns the time each scope took.
+func (s *Snap) apply(ctx context.Context, m *Manifest, tree *snapshotTree, scopes []string) (map[string]int64, error) {
+	times := map[string]int64{}
+	if err := s.runHooks(ctx, "stop", s.cfg.Restore.Stop); err != nil {
+		_ = s.runHooks(context.WithoutCancel(ctx), "start", s.cfg.Restore.Start)
+		return times, err
+	}
+	env := s.scopeEnv()
+	for _, name := range scopes {
+		sc, _ := s.scopes.Get(name)
+		t0 := time.Now()
+		s.progress.Event(ProgressEvent{Kind: "scope_start", Scope: name})
+		if err := sc.Restore(ctx, env, newScopeReader(tree, m, name)); err != nil {
+			_ = s.runHooks(context.WithoutCancel(ctx), "start", s.cfg.Restore.Start)
+			return times, fmt.Errorf("restore %s: %w", name, err)
+		}
+		times[name] = time.Since(t0).Milliseconds()
+		s.progress.Event(ProgressEvent{Kind: "scope_done", Scope: name})
+	}
+	return times, s.runHooks(ctx, "start", s.cfg.Restore.Start)
+}
+
+// rollback restores the safety snapshot after a failed restore. It runs
+// even when ctx was cancelled (Ctrl-C): leaving a half-restored system is
+// worse than finishing the undo.
+func (s *Snap) rollback(ctx context.Context, target, safety *SnapshotInfo, scopes []string, cause error, took time.Duration) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Minute)
+	defer cancel()
+	s.progress.Event(ProgressEvent{Kind: "step", Name: "rollback", Message: "restore failed; rolling back to " + safety.ID})
+	fe := &RestoreFailedError{Target: target.ID, Cause: cause, SafetyID: safety.ID}
+	m, tree, err := readManifest(rctx, s.repo, safety.Commit)
+	if err == nil {
+		_, err = s.apply(rctx, m, tree, scopes)
+	}
+	if err != nil {
+		fe.RollbackErr = err
+	} else {
+		fe.RolledBack = true
+	}
+	ev := newEvent(s.now(), EventRestored)
+	ev.By, ev.Scopes, ev.Safety, ev.DurationMS = s.identity().Email, scopes, safety.ID, took.Milliseconds()
+	ev.Result, ev.Error = "rolled_back", oneLine(cause.Error())
+	if !fe.RolledBack {
+		ev.Result = "failed"
+	}
+	var ve *ValidationError
+	if errors.As(cause, &ve) {
+		ev.Status = StatusFailed
+	}
+	_ = appendEvents(rctx, s.repo, NotesRef, s.signature(), map[Hash][]Event{target.Commit: {ev}})
+	if fe.RolledBack {
+		return WithHint(fe, "the previous state is back; inspect the failure, or restore another snapshot (git snap list)")
+	}
+	return WithHint(fe, "restore the safety snapshot by hand: git snap restore %s --yes", safety.ID)
+}
+
+// runHooks runs [restore] stop/start commands with sh -c in the root.
+func (s *Snap) runHooks(ctx context.Context, what string, cmds []string) error {
+	for _, c := range cmds {
+		s.progress.Event(ProgressEvent{Kind: "step", Name: what, Message: c})
+		cmd := exec.CommandContext(ctx, "sh", "-c", c)
+		cmd.Dir = s.repo.Root()
+		cmd.Env = os.Environ()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			tail := strings.TrimSpace(string(out))
+			if len(tail) > 300 {
+				tail = tail[len(tail)-300:]
+			}
+			return fmt.Errorf("restore.%s command %q: %w: %s", what, c, err, tail)
+		}
+	}
+	return nil
+}
+
+// verifySnapshot checks that the objects a restore needs are present and
+// agree with the manifest before anything is touched.
+func verifySnapshot(ctx context.Context, repo Repo, m *Manifest, tree *snapshotTree, scopes []string) error {
+	for _, a := range m.Artifacts {
+		if !contains(scopes, a.Scope) {
+			continue
+		}
+		switch a.Kind {
+		case KindBlob, KindSymlink:
+			e, err := tree.lookup(ctx, "files/"+a.Path)
+			if err != nil {
+				return err
+			}
+			if ok, err := repo.HasObject(ctx, e.Hash); err != nil || !ok {
+				return fmt.Errorf("%w: object for %s is missing", ErrIntegrity, a.Path)
+			}
+		case KindChunked:
+			if a.Chunks == 0 {
+				continue
+			}
+			es, err := tree.dir(ctx, "chunks/"+a.Scope+"/"+a.Path)
+			if err != nil {
+				return err
+			}
+			if len(es) != a.Chunks {
+				return fmt.Errorf("%w: %s has %d chunks, manifest says %d", ErrIntegrity, a.Path, len(es), a.Chunks)
+			}
+		}
+	}
+	if contains(scopes, ScopeCode) {
+		if m.Code == nil {
+			return fmt.Errorf("%w: the code scope has no record in snap.json", ErrInvalidFormat)
+		}
+		e, err := tree.lookup(ctx, "code")
+		if err != nil {
+			return err
+		}
+		if e.Hash.String() != m.Code.Tree {
+			return fmt.Errorf("%w: code tree %s does not match snap.json (%s)", ErrIntegrity, e.Hash.String()[:12], m.Code.Tree)
+		}
+	}
+	return nil
+}
+
+func without(list []string, drop string) []string {
+	var out []string
+	for _, x := range list {
+		if x != drop {
+			out = append(out, x)
+		}
+	}
+	return out
+}
