@@ -67,9 +67,20 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	md, err := toml.Decode(string(data), cfg)
 	if err != nil {
 		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, WithHint(fmt.Errorf("%w: %s:%d: %s", ErrConfig, path, pe.Position.Line, oneLine(pe.Message)),
+		if pp := (*toml.ParseError)(nil); errors.As(err, &pp) {
+			pe = *pp
+		}
+		if errors.As(err, &pe) || pe.Position.Line > 0 {
+			msg := oneLine(pe.Message)
+			if pe.LastKey != "" && !strings.Contains(msg, pe.LastKey) {
+				msg = fmt.Sprintf("key %q: %s", pe.LastKey, msg)
+			}
+			return nil, WithHint(fmt.Errorf("%w: %s:%d: %s", ErrConfig, path, pe.Position.Line, msg),
 				"fix the TOML syntax; see .gitsnap.toml.example")
+		}
+		if m := typeErr.FindStringSubmatch(oneLine(err.Error())); m != nil {
+			return nil, WithHint(fmt.Errorf("%w: %s:%s: key %q: %s", ErrConfig, path, m[1], m[2], m[3]),
+				"check the value types against .gitsnap.toml.example")
 		}
 		return nil, WithHint(fmt.Errorf("%w: %s: %s", ErrConfig, path, oneLine(err.Error())),
 			"check the value types against .gitsnap.toml.example")
@@ -96,6 +107,9 @@ func oneLine(s string) string {
 	}
 	return s
 }
+
+// typeErr matches the decoder's type errors, which carry no position type.
+var typeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 
 var tableHeader = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
 
