@@ -1,0 +1,115 @@
+package paths
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/git-snap/git-snap/gitsnap"
+)
+
+// PatternsFunc returns a scope's glob patterns from the repository config.
+// cfg is never nil.
+type PatternsFunc func(cfg *gitsnap.Config) []string
+
+// Scope is a gitsnap.Scope over the files a set of glob patterns selects.
+// The patterns are read from env.Config on every call, so one Scope value
+// serves any repository.
+type Scope struct {
+	name     string
+	patterns PatternsFunc
+}
+
+var _ gitsnap.Scope = (*Scope)(nil)
+
+// New returns a path scope called name whose patterns come from patterns.
+func New(name string, patterns PatternsFunc) *Scope {
+	return &Scope{name: name, patterns: patterns}
+}
+
+// Name implements gitsnap.Scope.
+func (s *Scope) Name() string { return s.name }
+
+// Matcher returns the validated patterns this scope uses for env.
+func (s *Scope) Matcher(env *gitsnap.ScopeEnv) (*Matcher, error) {
+	cfg := env.Config
+	if cfg == nil {
+		cfg = &gitsnap.Config{}
+	}
+	m, err := NewMatcher(s.patterns(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("%s scope: %w", s.name, err)
+	}
+	return m, nil
+}
+
+// Capture implements gitsnap.Scope: every regular file and symlink the
+// patterns match, in path order, untracked and ignored files included.
+func (s *Scope) Capture(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap.ArtifactWriter) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("capture %s: %w", s.name, err)
+	}
+	m, err := s.Matcher(env)
+	if err != nil {
+		return err
+	}
+	entries, err := walk(ctx, env.Root, m)
+	if err != nil {
+		return fmt.Errorf("capture %s: %w", s.name, err)
+	}
+	prog := progressOf(env)
+	var done int64
+	for _, e := range entries {
+		switch e.kind {
+		case kindSymlink:
+			if err := w.PutSymlink(ctx, e.rel, e.target); err != nil {
+				return fmt.Errorf("capture %s: store link %s: %w", s.name, e.rel, err)
+			}
+		case kindFile:
+			n, err := putFile(ctx, env.Root, w, e)
+			if err != nil {
+				return fmt.Errorf("capture %s: %w", s.name, err)
+			}
+			done += n
+		}
+		prog.Event(gitsnap.ProgressEvent{Kind: "bytes", Scope: s.name, Name: e.rel, Bytes: done})
+	}
+	return nil
+}
+
+// putFile stores one regular file. It re-checks after opening that the
+// path is still the regular file the walk saw, so a file swapped for a
+// symlink meanwhile is never followed.
+func putFile(ctx context.Context, root string, w gitsnap.ArtifactWriter, e entry) (int64, error) {
+	abs := filepath.Join(root, filepath.FromSlash(e.rel))
+	f, err := os.Open(abs)
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", e.rel, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("stat %s: %w", e.rel, err)
+	}
+	li, err := os.Lstat(abs)
+	if err != nil {
+		return 0, fmt.Errorf("stat %s: %w", e.rel, err)
+	}
+	if !fi.Mode().IsRegular() || !os.SameFile(fi, li) {
+		return 0, fmt.Errorf("%s changed while it was captured", e.rel)
+	}
+	r := io.LimitReader(ctxReader{ctx, f}, fi.Size())
+	if err := w.PutFile(ctx, e.rel, fi.Mode().Perm(), fi.Size(), r); err != nil {
+		return 0, fmt.Errorf("store %s: %w", e.rel, err)
+	}
+	return fi.Size(), nil
+}
+
+func progressOf(env *gitsnap.ScopeEnv) gitsnap.Progress {
+	if env.Progress == nil {
+		return gitsnap.NoProgress{}
+	}
+	return env.Progress
+}
