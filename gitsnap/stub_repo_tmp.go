@@ -1,12 +1,7 @@
 package gitsnap
 
-// TEMPORARY stubs, owned by the repo helper: delete each as it is implemented.
+// TEMPORARY: errTODO is still used by stub_worktree_tmp.go (worktree helper).
 
-import (
-	"context"
-	"errors"
-)
+import "errors"
 
 var errTODO = errors.New("not implemented yet")
-
-func (r *goGitRepo) NewObjectWriter(ctx context.Context) (ObjectWriter, error) { return nil, errTODO }

@@ -1,0 +1,310 @@
+package gitsnap
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/klauspost/compress/zlib"
+)
+
+// Pack object type codes (gitformat-pack(5)).
+const (
+	packCommit = 1
+	packTree   = 2
+	packBlob   = 3
+)
+
+// zlibLevel: level 1 compresses several times faster than git's default
+// and any zlib reader (git included) reads every level.
+const zlibLevel = 1
+
+// streamThreshold: WriteBlobFrom reads blobs up to this size into memory
+// and compresses them in the caller's goroutine like WriteBlob; bigger ones
+// are streamed into the pack under the pack lock.
+const streamThreshold = 16 << 20
+
+// packTarget is what a packWriter needs from its repository.
+type packTarget interface {
+	// hasObject reports whether the repository already has h.
+	hasObject(ctx context.Context, h Hash) (bool, error)
+	// packsChanged is called once a new pack and its index are in place.
+	packsChanged()
+}
+
+// packWriter is the ObjectWriter of on-disk repositories: objects are
+// appended whole (no deltas) to objects/pack/tmp_pack_<random>; Flush
+// writes the trailer and a version 2 index and renames both into place, as
+// git index-pack does. Hashing and compression run in the caller's
+// goroutine, so concurrent callers use every core; only the append to the
+// file is serialised.
+type packWriter struct {
+	dir    string // objects/pack
+	target packTarget
+	// streamAbove: WriteBlobFrom streams blobs bigger than this (tests lower it).
+	streamAbove int64
+
+	// flushMu is held shared by every write for its whole duration and
+	// exclusively by Flush and Abort, so a Flush covers every write that
+	// returned before it, including the ones another writer deduplicated.
+	flushMu sync.RWMutex
+
+	mu      sync.Mutex // guards the fields below
+	f       *os.File   // the temp pack, nil until the first object
+	offset  int64      // end of the data written so far
+	entries []packEntry
+	seen    map[Hash]struct{} // written, being written or already present
+	err     error             // sticky: the pack is unusable until Abort
+
+	zPool   sync.Pool // *zlib.Writer
+	bufPool sync.Pool // *bytes.Buffer for compressed entries
+}
+
+type packEntry struct {
+	hash   Hash
+	offset int64
+	crc    uint32
+}
+
+func newPackWriter(dir string, target packTarget) *packWriter {
+	return &packWriter{dir: dir, target: target, streamAbove: streamThreshold, seen: map[Hash]struct{}{}}
+}
+
+// NewObjectWriter opens a pack writer on objects/pack.
+func (r *goGitRepo) NewObjectWriter(ctx context.Context) (ObjectWriter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return newPackWriter(filepath.Join(r.commonDir, "objects", "pack"), goGitPackTarget{r}), nil
+}
+
+// goGitPackTarget adapts goGitRepo for the pack writer.
+type goGitPackTarget struct{ r *goGitRepo }
+
+func (t goGitPackTarget) hasObject(ctx context.Context, h Hash) (bool, error) {
+	return t.r.HasObject(ctx, h)
+}
+
+func (t goGitPackTarget) packsChanged() {
+	t.r.mu.Lock()
+	t.r.refreshPacksLocked(true)
+	t.r.mu.Unlock()
+}
+
+// WriteBlob stores data as a blob unless it already exists.
+func (w *packWriter) WriteBlob(ctx context.Context, data []byte) (Hash, error) {
+	h := HashObject(ObjectBlob, data)
+	if err := w.writeObject(ctx, packBlob, h, data); err != nil {
+		return ZeroHash, fmt.Errorf("write blob: %w", err)
+	}
+	return h, nil
+}
+
+// WriteTree stores a tree, sorted into Git order.
+func (w *packWriter) WriteTree(ctx context.Context, entries []TreeEntry) (Hash, error) {
+	data, err := EncodeTree(entries)
+	if err != nil {
+		return ZeroHash, err
+	}
+	h := HashObject(ObjectTree, data)
+	if err := w.writeObject(ctx, packTree, h, data); err != nil {
+		return ZeroHash, fmt.Errorf("write tree: %w", err)
+	}
+	return h, nil
+}
+
+// WriteCommit stores a commit.
+func (w *packWriter) WriteCommit(ctx context.Context, c *Commit) (Hash, error) {
+	data, err := EncodeCommit(c)
+	if err != nil {
+		return ZeroHash, err
+	}
+	h := HashObject(ObjectCommit, data)
+	if err := w.writeObject(ctx, packCommit, h, data); err != nil {
+		return ZeroHash, fmt.Errorf("write commit: %w", err)
+	}
+	return h, nil
+}
+
+// writeObject appends one object unless this batch or the repository has
+// it already. A concurrent write of the same object returns at once: the
+// first writer's pending append is covered by the next Flush.
+func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.flushMu.RLock()
+	defer w.flushMu.RUnlock()
+	if dup, err := w.reserve(h); dup || err != nil {
+		return err
+	}
+	if has, err := w.target.hasObject(ctx, h); has || err != nil {
+		if err != nil {
+			w.unreserve(h)
+		}
+		return err
+	}
+	buf := w.compress(typ, data)
+	defer w.bufPool.Put(buf)
+	crc := crc32.ChecksumIEEE(buf.Bytes())
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.appendLocked(h, buf.Bytes(), crc); err != nil {
+		delete(w.seen, h)
+		return err
+	}
+	return nil
+}
+
+// reserve marks h as written by this batch; dup reports that it already was.
+func (w *packWriter) reserve(h Hash) (dup bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return false, w.err
+	}
+	if _, ok := w.seen[h]; ok {
+		return true, nil
+	}
+	w.seen[h] = struct{}{}
+	return false, nil
+}
+
+func (w *packWriter) unreserve(h Hash) {
+	w.mu.Lock()
+	delete(w.seen, h)
+	w.mu.Unlock()
+}
+
+// compress returns the pack entry (header + zlib data) in a pooled buffer.
+func (w *packWriter) compress(typ int, data []byte) *bytes.Buffer {
+	buf, _ := w.bufPool.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	buf.Grow(len(data) + len(data)/64 + 64)
+	buf.Write(appendPackHeader(nil, typ, int64(len(data))))
+	zw := w.zlibWriter(buf)
+	// Writes to a bytes.Buffer cannot fail.
+	_, _ = zw.Write(data)
+	_ = zw.Close()
+	w.zPool.Put(zw)
+	return buf
+}
+
+func (w *packWriter) zlibWriter(dst io.Writer) *zlib.Writer {
+	if zw, ok := w.zPool.Get().(*zlib.Writer); ok {
+		zw.Reset(dst)
+		return zw
+	}
+	// NewWriterLevel only fails on an invalid level; zlibLevel is valid.
+	zw, _ := zlib.NewWriterLevel(dst, zlibLevel)
+	return zw
+}
+
+// appendPackHeader encodes an entry header: type and size, 4 bits of size
+// in the first byte, then 7 bits per byte, high bit = more.
+func appendPackHeader(b []byte, typ int, size int64) []byte {
+	c := byte(typ<<4) | byte(size&0x0f)
+	size >>= 4
+	for size > 0 {
+		b = append(b, c|0x80)
+		c = byte(size & 0x7f)
+		size >>= 7
+	}
+	return append(b, c)
+}
+
+// openLocked creates the temp pack with a placeholder header.
+func (w *packWriter) openLocked() error {
+	if w.f != nil {
+		return nil
+	}
+	if err := os.MkdirAll(w.dir, 0o777); err != nil {
+		return fmt.Errorf("create pack dir: %w", err)
+	}
+	f, err := os.CreateTemp(w.dir, "tmp_pack_*")
+	if err != nil {
+		return fmt.Errorf("create pack: %w", err)
+	}
+	if _, err := f.Write(make([]byte, 12)); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("write pack header: %w", err)
+	}
+	w.f, w.offset = f, 12
+	return nil
+}
+
+func (w *packWriter) appendLocked(h Hash, entry []byte, crc uint32) error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.openLocked(); err != nil {
+		return err
+	}
+	if _, err := w.f.Write(entry); err != nil {
+		w.err = fmt.Errorf("write pack %s: %w", w.f.Name(), err)
+		return w.err
+	}
+	w.entries = append(w.entries, packEntry{hash: h, offset: w.offset, crc: crc})
+	w.offset += int64(len(entry))
+	return nil
+}
+
+// Abort removes the temp pack and forgets the batch. The writer stays
+// usable; calling Abort after Flush (or twice) is harmless.
+func (w *packWriter) Abort() error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.discardLocked()
+	w.err = nil
+	return err
+}
+
+// discardLocked closes and removes the temp pack and resets the batch.
+func (w *packWriter) discardLocked() error {
+	var err error
+	if w.f != nil {
+		name := w.f.Name()
+		w.f.Close()
+		if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = fmt.Errorf("remove temp pack: %w", rerr)
+		}
+	}
+	w.f, w.offset, w.entries = nil, 0, nil
+	w.seen = map[Hash]struct{}{}
+	return err
+}
+
+// packFileHeader is "PACK", version 2, object count.
+func packFileHeader(count int) []byte {
+	b := make([]byte, 12)
+	copy(b, "PACK")
+	binary.BigEndian.PutUint32(b[4:], 2)
+	binary.BigEndian.PutUint32(b[8:], uint32(count))
+	return b
+}
+
+// sumFile returns the SHA-1 of f's first n bytes.
+func sumFile(f *os.File, n int64) ([]byte, error) {
+	d := sha1.New()
+	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, n), 1<<20)
+	if _, err := io.Copy(d, br); err != nil {
+		return nil, err
+	}
+	return d.Sum(nil), nil
+}
