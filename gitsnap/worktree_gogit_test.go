@@ -1,0 +1,344 @@
+package gitsnap
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// wtTestEnv isolates git and our own code from the user's config: git gets
+// env, the repositories we open get the same variables through openRepo's
+// lookup function, so no test touches the process environment.
+func wtTestEnv(t *testing.T) []string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	home := t.TempDir()
+	return []string{
+		"GIT_CONFIG_NOSYSTEM=1",
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com", "GIT_AUTHOR_DATE=2024-01-02T03:04:05Z",
+		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com", "GIT_COMMITTER_DATE=2024-01-02T03:04:05Z",
+		"PATH=" + os.Getenv("PATH"),
+	}
+}
+
+type wtGit struct {
+	t   *testing.T
+	env []string
+}
+
+func (g wtGit) lookup(key string) (string, bool) {
+	for _, kv := range g.env {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func (g wtGit) home() string { v, _ := g.lookup("HOME"); return v }
+
+// run runs git in dir and returns trimmed stdout; it fails the test on error.
+func (g wtGit) run(dir string, args ...string) string {
+	g.t.Helper()
+	out, err := g.try(dir, args...)
+	if err != nil {
+		g.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (g wtGit) try(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = g.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return strings.TrimRight(stdout.String(), "\n"), nil
+}
+
+// wtNewRepo makes a repository with one commit holding files.
+func wtNewRepo(t *testing.T, g wtGit, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	g.run(filepath.Dir(dir), "init", "-q", "-b", "main", dir)
+	wtWriteFiles(t, dir, files)
+	g.run(dir, "add", "-A")
+	g.run(dir, "commit", "-q", "--allow-empty", "-m", "initial")
+	return dir
+}
+
+func wtWriteFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "symlink:"); ok {
+			_ = os.Remove(p)
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		mode := os.FileMode(0o644)
+		if c, ok := strings.CutPrefix(content, "exec:"); ok {
+			content, mode = c, 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wtOpen opens the repository whose worktree is dir.
+func wtOpen(t *testing.T, g wtGit, dir string) *goGitRepo {
+	t.Helper()
+	r, err := openRepo(dir, g.lookup)
+	if err != nil {
+		t.Fatalf("openRepo: %v", err)
+	}
+	return r
+}
+
+// wtCapture captures the worktree through the real pack writer.
+func wtCapture(t *testing.T, r *goGitRepo) Hash {
+	t.Helper()
+	ctx := context.Background()
+	w, err := r.NewObjectWriter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.CaptureWorktree(ctx, w)
+	if err != nil {
+		_ = w.Abort()
+		t.Fatalf("CaptureWorktree: %v", err)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	return h
+}
+
+// wtGitAddAll copies the repository and returns what "git add -A && git
+// write-tree" gives there, and "git ls-tree -r" of it.
+func wtGitAddAll(t *testing.T, g wtGit, dir string) (tree, listing string) {
+	t.Helper()
+	cp := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command("cp", "-a", dir, cp).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	g.run(cp, "add", "-A")
+	tree = g.run(cp, "write-tree")
+	return tree, g.run(cp, "ls-tree", "-r", tree)
+}
+
+func wtReadFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestCaptureCleanCheckoutIsHeadTree(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtNewRepo(t, g, map[string]string{
+		"README.md":        "hello\n",
+		"src/main.go":      "package main\n",
+		"src/deep/x/y.txt": "y\n",
+		"run.sh":           "exec:#!/bin/sh\n",
+		"link":             "symlink:README.md",
+	})
+	r := wtOpen(t, g, dir)
+	got := wtCapture(t, r)
+	if want := g.run(dir, "rev-parse", "HEAD^{tree}"); got.String() != want {
+		t.Errorf("capture = %s, want HEAD^{tree} %s", got, want)
+	}
+}
+
+func TestCaptureDirtyMatchesGitAddAll(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	home := g.home()
+	dir := wtNewRepo(t, g, map[string]string{
+		".gitignore":     "*.log\nbuild/\n!keep.log\n/anchored.txt\n[!x]bang.txt\n",
+		"a.txt":          "a\n",
+		"del.txt":        "delete me\n",
+		"dir/b.txt":      "b\n",
+		"dir/.gitignore": "secret*\n",
+		"dir/sub/c.txt":  "c\n",
+		"run.sh":         "exec:#!/bin/sh\n",
+		"link":           "symlink:a.txt",
+		"was-file":       "becomes a directory\n",
+	})
+	wtWriteFiles(t, dir, map[string]string{
+		"tracked.log":        "tracked although ignored\n",
+		"dir/secret-tracked": "tracked secret\n",
+	})
+	g.run(dir, "add", "-f", "tracked.log", "dir/secret-tracked")
+	g.run(dir, "commit", "-q", "-m", "tracked ignored files")
+	wtWriteFiles(t, filepath.Join(dir, ".git"), map[string]string{"info/exclude": "info-excluded\n"})
+	wtWriteFiles(t, home, map[string]string{".config/git/ignore": "global-ignored\n"})
+
+	// Dirty the worktree in every way add -A cares about.
+	wtWriteFiles(t, dir, map[string]string{
+		"a.txt":              "a changed\n",
+		"tracked.log":        "tracked and changed\n",
+		"dir/secret-tracked": "changed secret\n",
+		"new.txt":            "new\n",
+		"new/deep/file.txt":  "deep\n",
+		"x.log":              "ignored\n",
+		"keep.log":           "re-included\n",
+		"build/out.bin":      "ignored dir\n",
+		"dir/secret.txt":     "ignored by nested .gitignore\n",
+		"dir/sub/secret2":    "ignored by parent .gitignore\n",
+		"anchored.txt":       "ignored at root\n",
+		"dir/anchored.txt":   "not ignored below root\n",
+		"abang.txt":          "ignored by class\n",
+		"xbang.txt":          "not ignored by class\n",
+		"info-excluded":      "ignored by info/exclude\n",
+		"global-ignored":     "ignored by XDG ignore\n",
+		"out-link":           "symlink:/etc/passwd",
+		"dangling":           "symlink:does/not/exist",
+		"dir/newexec.sh":     "exec:echo\n",
+	})
+	for _, p := range []string{"del.txt", "was-file"} {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wtWriteFiles(t, dir, map[string]string{"was-file/inside.txt": "now a dir\n"})
+	if err := os.Chmod(filepath.Join(dir, "dir/b.txt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "empty/nested"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nested := filepath.Join(dir, "nested")
+	g.run(dir, "init", "-q", "-b", "main", "nested")
+	wtWriteFiles(t, nested, map[string]string{"n.txt": "nested\n"})
+	g.run(nested, "add", "-A")
+	g.run(nested, "commit", "-q", "-m", "nested")
+
+	indexBefore := wtReadFile(t, filepath.Join(dir, ".git", "index"))
+	r := wtOpen(t, g, dir)
+	got := wtCapture(t, r)
+	want, listing := wtGitAddAll(t, g, dir)
+	if got.String() != want {
+		t.Errorf("capture = %s, want %s (git add -A)\nours:\n%s\ngit:\n%s", got, want,
+			g.run(dir, "ls-tree", "-r", got.String()), listing)
+	}
+	if again := wtCapture(t, r); again != got {
+		t.Errorf("second capture = %s, want %s", again, got)
+	}
+	if !bytes.Equal(indexBefore, wtReadFile(t, filepath.Join(dir, ".git", "index"))) {
+		t.Error("capture modified the index")
+	}
+}
+
+func TestCaptureSubmoduleIsGitlink(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	sub := wtNewRepo(t, g, map[string]string{"s.txt": "sub\n"})
+	dir := wtNewRepo(t, g, map[string]string{"top.txt": "top\n"})
+	g.run(dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "mod")
+	g.run(dir, "commit", "-q", "-m", "add submodule")
+	r := wtOpen(t, g, dir)
+	if got, want := wtCapture(t, r).String(), g.run(dir, "rev-parse", "HEAD^{tree}"); got != want {
+		t.Fatalf("clean capture = %s, want %s", got, want)
+	}
+	// Move the submodule's HEAD: the gitlink follows it.
+	wtWriteFiles(t, filepath.Join(dir, "mod"), map[string]string{"s2.txt": "more\n"})
+	g.run(filepath.Join(dir, "mod"), "add", "-A")
+	g.run(filepath.Join(dir, "mod"), "commit", "-q", "-m", "sub change")
+	got := wtCapture(t, r)
+	if want, _ := wtGitAddAll(t, g, dir); got.String() != want {
+		t.Errorf("capture = %s, want %s", got, want)
+	}
+	ls := g.run(dir, "ls-tree", got.String(), "mod")
+	if want := "160000 commit " + g.run(filepath.Join(dir, "mod"), "rev-parse", "HEAD") + "\tmod"; ls != want {
+		t.Errorf("gitlink entry = %q, want %q", ls, want)
+	}
+}
+
+func TestHead(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtNewRepo(t, g, map[string]string{"a": "a\n"})
+	r := wtOpen(t, g, dir)
+	ctx := context.Background()
+	commit, _ := ParseHash(g.run(dir, "rev-parse", "HEAD"))
+
+	check := func(name string, want Head) {
+		t.Helper()
+		got, err := r.Head(ctx)
+		if err != nil {
+			t.Fatalf("%s: Head: %v", name, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: Head mismatch (-want +got):\n%s", name, diff)
+		}
+	}
+	check("loose branch", Head{Commit: commit, Branch: "refs/heads/main"})
+	g.run(dir, "pack-refs", "--all")
+	check("packed branch", Head{Commit: commit, Branch: "refs/heads/main"})
+	g.run(dir, "checkout", "-q", "--detach")
+	check("detached", Head{Commit: commit})
+	g.run(dir, "checkout", "-q", "--orphan", "fresh")
+	check("unborn", Head{Branch: "refs/heads/fresh"})
+}
+
+func TestIsIgnored(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtNewRepo(t, g, map[string]string{
+		".gitignore":       "*.log\nbuild/\n!keep.log\n/root-only\ndocs/**/tmp\n",
+		"sub/.gitignore":   "local\n!*.log\n",
+		"docs/placeholder": "",
+	})
+	r := wtOpen(t, g, dir)
+	tests := []struct {
+		path  string
+		isDir bool
+	}{
+		{"x.log", false}, {"keep.log", false}, {"build", true}, {"build", false},
+		{"build/a/b.txt", false}, {"root-only", false}, {"sub/root-only", false},
+		{"sub/local", false}, {"local", false}, {"sub/x.log", false},
+		{"docs/tmp", true}, {"docs/a/b/tmp", false}, {"docs/a/tmpx", false},
+		{"src/main.go", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			// git check-ignore decides dir-ness with a trailing slash.
+			arg := tc.path
+			if tc.isDir {
+				arg += "/"
+			}
+			_, err := g.try(dir, "check-ignore", "-q", "--no-index", arg)
+			want := err == nil
+			if got := r.IsIgnored(tc.path, tc.isDir); got != want {
+				t.Errorf("IsIgnored(%q, %v) = %v, git check-ignore says %v", tc.path, tc.isDir, got, want)
+			}
+		})
+	}
+}
