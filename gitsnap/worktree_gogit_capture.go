@@ -48,6 +48,7 @@ type wtWalker struct {
 	w        ObjectWriter
 	ix       *wtIndex
 	ig       *wtIgnore
+	load     wtPatternLoader
 	fileMode bool // core.fileMode: trust the executable bit
 	symlinks bool // core.symlinks
 	seen     map[string]bool
@@ -73,7 +74,7 @@ func (r *goGitRepo) wtScan(ctx context.Context, w ObjectWriter) (*wtScanResult, 
 		return nil, err
 	}
 	wk := &wtWalker{
-		root: r.root, w: w, ix: ix, ig: ig,
+		root: r.root, w: w, ix: ix, ig: ig, load: r.wtDiskPatterns,
 		fileMode: r.wtConfigBool("core.fileMode", true),
 		symlinks: r.wtConfigBool("core.symlinks", true),
 		seen:     map[string]bool{},
@@ -144,7 +145,7 @@ func (wk *wtWalker) walkDir(ctx context.Context, rel string, ignored bool) error
 		return fmt.Errorf("read directory %s: %w", abs, err)
 	}
 	if !ignored {
-		if err := wk.ig.push(wk.root, rel); err != nil {
+		if err := wk.ig.push(wk.load, rel); err != nil {
 			return err
 		}
 		defer wk.ig.pop()

@@ -69,10 +69,9 @@ func wtLastMatch(ps []wtPattern, rel string, isDir bool) (ignored, matched bool)
 	return false, false
 }
 
-// push reads dir/.gitignore (dir relative to root, "" for the root) onto the
-// stack. A .gitignore that is a symlink is not followed, as in git >= 2.32.
-func (ig *wtIgnore) push(root, dir string) error {
-	ps, err := wtReadPatternFile(filepath.Join(root, filepath.FromSlash(dir), ".gitignore"), dir, false)
+// push puts the patterns of dir ("" for the root) onto the stack.
+func (ig *wtIgnore) push(load wtPatternLoader, dir string) error {
+	ps, err := load(dir)
 	if err != nil {
 		return err
 	}
@@ -129,7 +128,8 @@ func (r *goGitRepo) wtGetenv(key string) (string, bool) {
 }
 
 // wtReadPatternFile parses an ignore file. A missing file (or, without
-// follow, a non-regular one) has no patterns.
+// follow, a non-regular one) has no patterns: an in-tree .gitignore that is
+// a symlink is not followed, as in git >= 2.32.
 func wtReadPatternFile(name, base string, follow bool) ([]wtPattern, error) {
 	if !follow {
 		fi, err := os.Lstat(name)
@@ -204,7 +204,8 @@ func wtTrimTrailingSpaces(s string) string {
 }
 
 // IsIgnored implements Worktree: the same rules as CaptureWorktree, so a path
-// below an ignored directory is ignored too.
+// below an ignored directory is ignored too. Unreadable ignore files count
+// as empty.
 func (r *goGitRepo) IsIgnored(p string, isDir bool) bool {
 	p = strings.TrimSuffix(p, "/")
 	if _, err := CleanRelPath(p); err != nil {
@@ -214,20 +215,35 @@ func (r *goGitRepo) IsIgnored(p string, isDir bool) bool {
 	if err != nil {
 		return false
 	}
-	if err := ig.push(r.root, ""); err != nil {
-		return false
-	}
+	ignored, _ := ig.pathIgnored(p, isDir, r.wtDiskPatterns)
+	return ignored
+}
+
+// wtPatternLoader returns the .gitignore patterns of a directory ("" for
+// the root), from disk or from a tree.
+type wtPatternLoader func(dir string) ([]wtPattern, error)
+
+func (r *goGitRepo) wtDiskPatterns(dir string) ([]wtPattern, error) {
+	return wtReadPatternFile(filepath.Join(r.root, filepath.FromSlash(dir), ".gitignore"), dir, false)
+}
+
+// pathIgnored checks one path from the root down: a path below an ignored
+// directory is ignored. ig's directory stack must be empty.
+func (ig *wtIgnore) pathIgnored(p string, isDir bool, load wtPatternLoader) (bool, error) {
+	defer func() { ig.levels = ig.levels[:0] }()
 	parts := strings.Split(p, "/")
-	for i := 1; i < len(parts); i++ {
+	for i := 0; i < len(parts); i++ {
 		dir := strings.Join(parts[:i], "/")
-		if ig.ignored(dir, true) {
-			return true
+		if i > 0 && ig.ignored(dir, true) {
+			return true, nil
 		}
-		if err := ig.push(r.root, dir); err != nil {
-			return false
+		ps, err := load(dir)
+		if err != nil {
+			return false, err
 		}
+		ig.levels = append(ig.levels, ps)
 	}
-	return ig.ignored(p, isDir)
+	return ig.ignored(p, isDir), nil
 }
 
 // wtIsNotDir reports ENOTDIR-like errors: a parent of the path is a file.

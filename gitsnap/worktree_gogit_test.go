@@ -342,3 +342,222 @@ func TestIsIgnored(t *testing.T) {
 		})
 	}
 }
+
+// wtStatus is "git status --porcelain" with every untracked file listed.
+func wtStatus(g wtGit, dir string) string {
+	g.t.Helper()
+	return g.run(dir, "status", "--porcelain", "--untracked-files=all")
+}
+
+func wtRestore(t *testing.T, r *goGitRepo, opts WorktreeRestore) {
+	t.Helper()
+	if err := r.RestoreWorktree(context.Background(), opts); err != nil {
+		t.Fatalf("RestoreWorktree: %v", err)
+	}
+}
+
+// wtLeftovers lists temporary files and locks restore may have left.
+func wtLeftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(de.Name(), wtTempPrefix) || strings.HasSuffix(de.Name(), ".lock") {
+			found = append(found, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+func wtHash(t *testing.T, s string) Hash {
+	t.Helper()
+	h, err := ParseHash(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// wtDirty builds a committed repository and then changes it in every way
+// restore must undo.
+func wtDirty(t *testing.T, g wtGit) string {
+	t.Helper()
+	dir := wtNewRepo(t, g, map[string]string{
+		".gitignore":    "*.log\nbuild/\n",
+		"a.txt":         "a\n",
+		"del.txt":       "delete me\n",
+		"dir/b.txt":     "b\n",
+		"dir/sub/c.txt": "c\n",
+		"run.sh":        "exec:#!/bin/sh\n",
+		"link":          "symlink:a.txt",
+		"becomes-dir":   "file\n",
+		"gone/only.txt": "only file of a dir\n",
+	})
+	wtWriteFiles(t, dir, map[string]string{
+		"a.txt":            "a changed\n",
+		"new.txt":          "untracked\n",
+		"newdir/x/y.txt":   "untracked deep\n",
+		"keep.log":         "ignored, must survive\n",
+		"build/out.bin":    "ignored dir, must survive\n",
+		"dir/sub/c.txt":    "exec:c\n",
+		"link":             "symlink:dir/b.txt",
+		"escape":           "symlink:/etc/passwd",
+		"run.sh":           "#!/bin/sh\n",
+		"dir/new-exec.sh":  "exec:echo\n",
+		"dir/sub/more.txt": "more\n",
+	})
+	for _, p := range []string{"del.txt", "becomes-dir", "gone"} {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wtWriteFiles(t, dir, map[string]string{"becomes-dir/inner.txt": "now a dir\n"})
+	return dir
+}
+
+func TestRestoreDirtyToClean(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtDirty(t, g)
+	head := wtHash(t, g.run(dir, "rev-parse", "HEAD"))
+	tree := wtHash(t, g.run(dir, "rev-parse", "HEAD^{tree}"))
+	r := wtOpen(t, g, dir)
+	wtRestore(t, r, WorktreeRestore{Tree: tree, Commit: head})
+
+	// Stat data was recorded: diff-files trusts it without refreshing.
+	if df := g.run(dir, "diff-files", "--name-only"); df != "" {
+		t.Errorf("diff-files after restore:\n%s", df)
+	}
+	if dbg := g.run(dir, "ls-files", "--debug", "a.txt"); strings.Contains(dbg, "mtime: 0:0") {
+		t.Errorf("no stat data for a.txt:\n%s", dbg)
+	}
+	if st := wtStatus(g, dir); st != "" {
+		t.Errorf("git status after restore:\n%s", st)
+	}
+	for name, want := range map[string]string{"keep.log": "ignored, must survive\n", "build/out.bin": "ignored dir, must survive\n"} {
+		if got := string(wtReadFile(t, filepath.Join(dir, name))); got != want {
+			t.Errorf("ignored %s = %q, want %q", name, got, want)
+		}
+	}
+	for _, gone := range []string{"newdir", "new.txt", "escape", "becomes-dir/inner.txt"} {
+		if _, err := os.Lstat(filepath.Join(dir, gone)); !os.IsNotExist(err) && !wtIsNotDir(err) {
+			t.Errorf("%s still exists (err %v)", gone, err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "run.sh")); err != nil || fi.Mode().Perm()&0o100 == 0 {
+		t.Errorf("run.sh lost its executable bit: %v %v", fi, err)
+	}
+	if got := wtCapture(t, r); got != tree {
+		t.Errorf("capture after restore = %s, want %s", got, tree)
+	}
+	if left := wtLeftovers(t, dir); len(left) > 0 {
+		t.Errorf("leftover files: %v", left)
+	}
+	g.run(dir, "fsck", "--strict", "--no-progress")
+}
+
+func TestRestoreDirtyTreeRoundTrip(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtDirty(t, g)
+	r := wtOpen(t, g, dir)
+	head := wtHash(t, g.run(dir, "rev-parse", "HEAD"))
+	statusBefore := wtStatus(g, dir)
+	dirty := wtCapture(t, r)
+
+	wtRestore(t, r, WorktreeRestore{Tree: wtHash(t, g.run(dir, "rev-parse", "HEAD^{tree}")), Commit: head})
+	if st := wtStatus(g, dir); st != "" {
+		t.Fatalf("not clean after restoring HEAD:\n%s", st)
+	}
+	wtRestore(t, r, WorktreeRestore{Tree: dirty, Commit: head})
+	if diff := cmp.Diff(statusBefore, wtStatus(g, dir)); diff != "" {
+		t.Errorf("status after restoring the dirty tree (-want +got):\n%s", diff)
+	}
+	if got := wtCapture(t, r); got != dirty {
+		t.Errorf("capture = %s, want %s", got, dirty)
+	}
+
+	// Idempotent: a second restore changes nothing, not even inodes.
+	before := map[string]os.FileInfo{}
+	for _, p := range []string{"a.txt", "new.txt", "link", "dir/sub/c.txt"} {
+		fi, err := os.Lstat(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[p] = fi
+	}
+	wtRestore(t, r, WorktreeRestore{Tree: dirty, Commit: head})
+	for p, fi := range before {
+		now, err := os.Lstat(filepath.Join(dir, p))
+		if err != nil || !os.SameFile(fi, now) || !now.ModTime().Equal(fi.ModTime()) {
+			t.Errorf("%s was rewritten by an idempotent restore", p)
+		}
+	}
+	if diff := cmp.Diff(statusBefore, wtStatus(g, dir)); diff != "" {
+		t.Errorf("status after second restore (-want +got):\n%s", diff)
+	}
+	g.run(dir, "fsck", "--strict", "--no-progress")
+}
+
+func TestRestoreMovesHead(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtNewRepo(t, g, map[string]string{"v.txt": "one\n"})
+	first := wtHash(t, g.run(dir, "rev-parse", "HEAD"))
+	firstTree := wtHash(t, g.run(dir, "rev-parse", "HEAD^{tree}"))
+	wtWriteFiles(t, dir, map[string]string{"v.txt": "two\n", "w.txt": "w\n"})
+	g.run(dir, "add", "-A")
+	g.run(dir, "commit", "-q", "-m", "second")
+	second := wtHash(t, g.run(dir, "rev-parse", "HEAD"))
+	r := wtOpen(t, g, dir)
+	ctx := context.Background()
+
+	tests := []struct {
+		name       string
+		opts       WorktreeRestore
+		wantHead   Head
+		wantBranch map[string]Hash
+	}{
+		{"index only", WorktreeRestore{Tree: firstTree, Commit: first},
+			Head{Commit: second, Branch: "refs/heads/main"}, map[string]Hash{"refs/heads/main": second}},
+		{"detach", WorktreeRestore{Tree: firstTree, Commit: first, MoveHead: true},
+			Head{Commit: first}, map[string]Hash{"refs/heads/main": second}},
+		{"new branch", WorktreeRestore{Tree: firstTree, Commit: first, MoveHead: true, Branch: "restored"},
+			Head{Commit: first, Branch: "refs/heads/restored"}, map[string]Hash{"refs/heads/restored": first}},
+		{"move main back", WorktreeRestore{Tree: firstTree, Commit: first, MoveHead: true, Branch: "refs/heads/main"},
+			Head{Commit: first, Branch: "refs/heads/main"}, map[string]Hash{"refs/heads/main": first}},
+	}
+	for _, tc := range tests {
+		wtRestore(t, r, tc.opts)
+		got, err := r.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.wantHead, got); diff != "" {
+			t.Errorf("%s: HEAD (-want +got):\n%s", tc.name, diff)
+		}
+		for ref, want := range tc.wantBranch {
+			if got := g.run(dir, "rev-parse", ref); got != want.String() {
+				t.Errorf("%s: %s = %s, want %s", tc.name, ref, got, want)
+			}
+		}
+		// The index matches Commit and the worktree matches Tree: with
+		// Tree == Commit's tree, git sees nothing to commit.
+		if tc.opts.MoveHead {
+			if st := wtStatus(g, dir); st != "" {
+				t.Errorf("%s: status:\n%s", tc.name, st)
+			}
+		} else if st := g.run(dir, "diff", "--cached", "--name-status", first.String()); st != "" {
+			t.Errorf("%s: index differs from %s:\n%s", tc.name, first, st)
+		}
+	}
+	if err := r.RestoreWorktree(ctx, WorktreeRestore{Tree: firstTree, Commit: first, MoveHead: true, Branch: "refs/tags/x"}); err == nil {
+		t.Error("restore with HEAD on a tag: want an error")
+	}
+}
