@@ -130,6 +130,9 @@ func testCancelDuringRestore(t *testing.T, c *Case) {
 	c.Setup(t)
 	want := c.State(t)
 	st := Capture(t, c)
+	if len(st.Artifacts()) == 0 {
+		t.Skip("the scope stores no artifacts to open")
+	}
 	c.Mutate(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -155,6 +158,9 @@ func testIntegrity(t *testing.T, c *Case) {
 	c.Setup(t)
 	want := c.State(t)
 	st := Capture(t, c)
+	if len(st.Artifacts()) == 0 {
+		t.Skip("the scope stores no artifacts to corrupt")
+	}
 	c.Mutate(t)
 	for _, a := range st.Artifacts() {
 		st.Corrupt(a.Path)
