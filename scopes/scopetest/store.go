@@ -23,6 +23,7 @@ import (
 type Store struct {
 	scope   string
 	objects *Objects
+	ow      gitsnap.ObjectWriter // what Objects returns; objects unless replaced
 
 	mu      sync.Mutex
 	arts    map[string]*stored
@@ -43,8 +44,13 @@ var (
 
 // NewStore returns an empty store for the named scope.
 func NewStore(scope string) *Store {
-	return &Store{scope: scope, objects: NewObjects(), arts: map[string]*stored{}, corrupt: map[string]bool{}}
+	objs := NewObjects()
+	return &Store{scope: scope, objects: objs, ow: objs, arts: map[string]*stored{}, corrupt: map[string]bool{}}
 }
+
+// UseObjectWriter makes Objects return w (a real repository's writer), for
+// tests of the code scope against real Git. Call it before capturing.
+func (s *Store) UseObjectWriter(w gitsnap.ObjectWriter) { s.ow = w }
 
 // PutFile implements gitsnap.ArtifactWriter. It refuses unsafe or
 // duplicate paths and readers that do not yield exactly size bytes.
@@ -107,9 +113,9 @@ func (s *Store) PutCode(ctx context.Context, c gitsnap.CodeState) error {
 }
 
 // Objects implements gitsnap.ArtifactWriter.
-func (s *Store) Objects() gitsnap.ObjectWriter { return s.objects }
+func (s *Store) Objects() gitsnap.ObjectWriter { return s.ow }
 
-// ObjectStore returns the store's objects for reading back.
+// ObjectStore returns the store's in-memory objects for reading back.
 func (s *Store) ObjectStore() *Objects { return s.objects }
 
 func (s *Store) put(path, kind string, mode gitsnap.FileMode, data []byte, meta map[string]string) error {
