@@ -176,7 +176,7 @@ func (r *goGitRepo) wtWriteEntry(ctx context.Context, e wtEntry) (os.FileInfo, e
 // wtTempFile writes a blob to a new temporary file in dir and returns its
 // name. New files get 0666 or 0777 less the umask, as git checkout does;
 // a replaced file keeps its permissions apart from the executable bits.
-func (r *goGitRepo) wtTempFile(ctx context.Context, dir string, e wtEntry, old os.FileInfo) (name string, err error) {
+func (r *goGitRepo) wtTempFile(ctx context.Context, dir string, e wtEntry, old os.FileInfo) (_ string, err error) {
 	rc, size, err := r.OpenBlob(ctx, e.Hash)
 	if err != nil {
 		return "", err
@@ -187,6 +187,7 @@ func (r *goGitRepo) wtTempFile(ctx context.Context, dir string, e wtEntry, old o
 		perm = 0o777
 	}
 	var f *os.File
+	var name string
 	for range 10 {
 		name = filepath.Join(dir, wtTempPrefix+wtRandomName())
 		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)

@@ -3,10 +3,12 @@ package gitsnap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -559,5 +561,258 @@ func TestRestoreMovesHead(t *testing.T) {
 	}
 	if err := r.RestoreWorktree(ctx, WorktreeRestore{Tree: firstTree, Commit: first, MoveHead: true, Branch: "refs/tags/x"}); err == nil {
 		t.Error("restore with HEAD on a tag: want an error")
+	}
+}
+
+func TestRestoreLinkedWorktree(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtNewRepo(t, g, map[string]string{".gitignore": "*.tmp\n", "a.txt": "a\n", "d/b.txt": "b\n"})
+	wt := filepath.Join(filepath.Dir(dir), "linked")
+	g.run(dir, "worktree", "add", "-q", "-b", "side", wt)
+	mainHead := g.run(dir, "rev-parse", "HEAD")
+	r := wtOpen(t, g, wt)
+	if r.GitDir() == r.CommonDir() {
+		t.Fatalf("linked worktree opened with git dir == common dir %s", r.GitDir())
+	}
+	tree := wtHash(t, g.run(wt, "rev-parse", "HEAD^{tree}"))
+	if got := wtCapture(t, r); got != tree {
+		t.Fatalf("clean capture = %s, want %s", got, tree)
+	}
+	wtWriteFiles(t, wt, map[string]string{"a.txt": "changed\n", "new.txt": "new\n", "x.tmp": "ignored\n"})
+	dirty := wtCapture(t, r)
+	if want, _ := wtGitAddAll(t, g, dir); dirty.String() == want {
+		t.Fatal("main worktree capture equals the linked one; test is not testing anything")
+	}
+	head, err := r.Head(context.Background())
+	if err != nil || head.Branch != "refs/heads/side" {
+		t.Fatalf("Head = %+v, %v; want branch side", head, err)
+	}
+	wtRestore(t, r, WorktreeRestore{Tree: tree, Commit: head.Commit, MoveHead: true, Branch: "side"})
+	if st := wtStatus(g, wt); st != "" {
+		t.Errorf("linked worktree status:\n%s", st)
+	}
+	if _, err := os.Stat(filepath.Join(wt, "x.tmp")); err != nil {
+		t.Errorf("ignored file removed: %v", err)
+	}
+	if got := g.run(dir, "rev-parse", "HEAD"); got != mainHead {
+		t.Errorf("main worktree HEAD moved to %s", got)
+	}
+	if st := wtStatus(g, dir); st != "" {
+		t.Errorf("main worktree status:\n%s", st)
+	}
+}
+
+// wtCountdownCtx reports cancellation after n calls to Err, to stop a
+// restore at many different points.
+type wtCountdownCtx struct {
+	context.Context
+	n *atomic.Int64
+}
+
+func (c wtCountdownCtx) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestRestoreCancelled(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtDirty(t, g)
+	r := wtOpen(t, g, dir)
+	head := wtHash(t, g.run(dir, "rev-parse", "HEAD"))
+	tree := wtHash(t, g.run(dir, "rev-parse", "HEAD^{tree}"))
+	opts := WorktreeRestore{Tree: tree, Commit: head, MoveHead: true}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.RestoreWorktree(ctx, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("restore with a cancelled context: %v, want context.Canceled", err)
+	}
+	w, err := r.NewObjectWriter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.CaptureWorktree(ctx, w); !errors.Is(err, context.Canceled) {
+		t.Errorf("capture with a cancelled context: %v, want context.Canceled", err)
+	}
+	_ = w.Abort()
+
+	// Stop a restore after 1, 2, 3, ... context checks until one finishes;
+	// every stop must leave no temporary file and no lock behind.
+	finished := false
+	for n := int64(1); n < 500 && !finished; n++ {
+		var left atomic.Int64
+		left.Store(n)
+		err := r.RestoreWorktree(wtCountdownCtx{context.Background(), &left}, opts)
+		switch {
+		case err == nil:
+			finished = true
+			t.Logf("restore finished with %d context checks allowed", n)
+		case !errors.Is(err, context.Canceled):
+			t.Fatalf("stop after %d checks: %v", n, err)
+		}
+		if l := wtLeftovers(t, dir); len(l) > 0 {
+			t.Fatalf("stop after %d checks (err %v) left %v", n, err, l)
+		}
+	}
+	if !finished {
+		t.Fatal("restore never finished")
+	}
+	if st := wtStatus(g, dir); st != "" {
+		t.Errorf("status after the completed restore:\n%s", st)
+	}
+}
+
+func TestRestoreRefusesUnsafeWays(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	outside := t.TempDir()
+	tests := []struct {
+		name    string
+		ignore  string
+		tracked map[string]string // committed: the tree restored
+		setup   map[string]string // created (ignored) after the commit
+		rm      []string          // tracked paths removed before the restore
+		wantErr error
+	}{
+		{"symlinked parent", "ln\n", map[string]string{"ln/evil.txt": "x\n"},
+			map[string]string{"ln": "symlink:" + outside}, []string{"ln"}, ErrUnsafePath},
+		{"ignored file where a dir is needed", "blk\n", map[string]string{"blk/f.txt": "x\n"},
+			map[string]string{"blk": "ignored file\n"}, []string{"blk"}, nil},
+		{"ignored content in a dir where a file is needed", "out/\n", map[string]string{"out": "x\n"},
+			map[string]string{"out/keep.bin": "ignored\n"}, []string{"out"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{".gitignore": tc.ignore}
+			for k, v := range tc.tracked {
+				files[k] = v
+			}
+			dir := wtNewRepo(t, g, files)
+			g.run(dir, "add", "-f", ".")
+			g.run(dir, "commit", "-q", "--allow-empty", "-m", "force-add")
+			for _, p := range tc.rm {
+				if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wtWriteFiles(t, dir, tc.setup)
+			r := wtOpen(t, g, dir)
+			err := r.RestoreWorktree(context.Background(), WorktreeRestore{
+				Tree:   wtHash(t, g.run(dir, "rev-parse", "HEAD^{tree}")),
+				Commit: wtHash(t, g.run(dir, "rev-parse", "HEAD")),
+			})
+			if err == nil {
+				t.Fatal("restore succeeded, want a refusal")
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+			if des, _ := os.ReadDir(outside); len(des) > 0 {
+				t.Errorf("restore wrote outside the worktree: %v", des)
+			}
+			for name, content := range tc.setup {
+				if strings.HasPrefix(content, "symlink:") {
+					continue
+				}
+				if got := string(wtReadFile(t, filepath.Join(dir, name))); got != content {
+					t.Errorf("ignored %s = %q, want %q", name, got, content)
+				}
+			}
+			if l := wtLeftovers(t, dir); len(l) > 0 {
+				t.Errorf("leftovers: %v", l)
+			}
+		})
+	}
+}
+
+func TestRestoreKeepsFilesTheTreeIgnores(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtNewRepo(t, g, map[string]string{".gitignore": "node_modules/\n.env\n", "app.js": "x\n"})
+	// The .gitignore got lost: node_modules and .env look untracked now.
+	if err := os.Remove(filepath.Join(dir, ".gitignore")); err != nil {
+		t.Fatal(err)
+	}
+	wtWriteFiles(t, dir, map[string]string{"node_modules/lib/index.js": "lib\n", ".env": "SECRET=1\n", "stray.txt": "untracked\n"})
+	r := wtOpen(t, g, dir)
+	wtRestore(t, r, WorktreeRestore{
+		Tree:   wtHash(t, g.run(dir, "rev-parse", "HEAD^{tree}")),
+		Commit: wtHash(t, g.run(dir, "rev-parse", "HEAD")),
+	})
+	for _, p := range []string{"node_modules/lib/index.js", ".env", ".gitignore"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stray.txt")); !os.IsNotExist(err) {
+		t.Errorf("stray.txt should be removed, err = %v", err)
+	}
+	if st := wtStatus(g, dir); st != "" {
+		t.Errorf("status:\n%s", st)
+	}
+}
+
+func TestRestoreLeavesSubmoduleAndUnbornAlone(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	sub := wtNewRepo(t, g, map[string]string{"s.txt": "sub\n"})
+	dir := wtNewRepo(t, g, map[string]string{"top.txt": "top\n"})
+	g.run(dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "mod")
+	g.run(dir, "commit", "-q", "-m", "add submodule")
+	wtWriteFiles(t, dir, map[string]string{"mod/local.txt": "inside the submodule\n", "top.txt": "changed\n"})
+	r := wtOpen(t, g, dir)
+	tree := wtHash(t, g.run(dir, "rev-parse", "HEAD^{tree}"))
+	wtRestore(t, r, WorktreeRestore{Tree: tree, Commit: wtHash(t, g.run(dir, "rev-parse", "HEAD"))})
+	if got := string(wtReadFile(t, filepath.Join(dir, "mod/local.txt"))); got != "inside the submodule\n" {
+		t.Errorf("submodule content touched: %q", got)
+	}
+	if got := string(wtReadFile(t, filepath.Join(dir, "top.txt"))); got != "top\n" {
+		t.Errorf("top.txt = %q", got)
+	}
+
+	// Unborn: Commit zero restores files but leaves index and HEAD.
+	empty := filepath.Join(t.TempDir(), "unborn")
+	g.run(filepath.Dir(empty), "init", "-q", "-b", "main", empty)
+	wtWriteFiles(t, empty, map[string]string{"f.txt": "f\n"})
+	ur := wtOpen(t, g, empty)
+	want := wtCapture(t, ur)
+	if err := os.Remove(filepath.Join(empty, "f.txt")); err != nil {
+		t.Fatal(err)
+	}
+	wtRestore(t, ur, WorktreeRestore{Tree: want, MoveHead: true})
+	if got := string(wtReadFile(t, filepath.Join(empty, "f.txt"))); got != "f\n" {
+		t.Errorf("f.txt = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(empty, ".git", "index")); !os.IsNotExist(err) {
+		t.Errorf("index written for an unborn branch: %v", err)
+	}
+	if h, err := ur.Head(context.Background()); err != nil || h != (Head{Branch: "refs/heads/main"}) {
+		t.Errorf("Head = %+v, %v", h, err)
+	}
+}
+
+func TestCaptureExcludesFileAndLargeFiles(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtNewRepo(t, g, map[string]string{"a.txt": "a\n"})
+	excludes := filepath.Join(g.home(), "my-excludes")
+	wtWriteFiles(t, g.home(), map[string]string{"my-excludes": "*.secret\n", ".config/git/ignore": "*.xdg\n"})
+	g.run(dir, "config", "core.excludesFile", excludes)
+	big := bytes.Repeat([]byte("0123456789abcdef"), (wtMaxInMemory/16)+4096)
+	if err := os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wtWriteFiles(t, dir, map[string]string{"k.secret": "s\n", "x.xdg": "not ignored: core.excludesFile replaces the default\n"})
+	r := wtOpen(t, g, dir)
+	if !r.IsIgnored("k.secret", false) || r.IsIgnored("x.xdg", false) {
+		t.Errorf("IsIgnored: k.secret %v (want true), x.xdg %v (want false)", r.IsIgnored("k.secret", false), r.IsIgnored("x.xdg", false))
+	}
+	got := wtCapture(t, r)
+	if want, listing := wtGitAddAll(t, g, dir); got.String() != want {
+		t.Errorf("capture = %s, want %s\ngit:\n%s", got, want, listing)
 	}
 }
