@@ -59,8 +59,8 @@ func (s *Scope) Capture(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap.Ar
 	if err != nil {
 		return fmt.Errorf("capture %s: %w", s.name, err)
 	}
-	prog := progressOf(env)
-	var done int64
+	// No progress events here: the core's ArtifactWriter reports bytes as
+	// it stores them.
 	for _, e := range entries {
 		switch e.kind {
 		case kindSymlink:
@@ -68,13 +68,10 @@ func (s *Scope) Capture(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap.Ar
 				return fmt.Errorf("capture %s: store link %s: %w", s.name, e.rel, err)
 			}
 		case kindFile:
-			n, err := putFile(ctx, env.Root, w, e)
-			if err != nil {
+			if err := putFile(ctx, env.Root, w, e); err != nil {
 				return fmt.Errorf("capture %s: %w", s.name, err)
 			}
-			done += n
 		}
-		prog.Event(gitsnap.ProgressEvent{Kind: "bytes", Scope: s.name, Name: e.rel, Bytes: done})
 	}
 	return nil
 }
@@ -82,29 +79,29 @@ func (s *Scope) Capture(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap.Ar
 // putFile stores one regular file. It re-checks after opening that the
 // path is still the regular file the walk saw, so a file swapped for a
 // symlink meanwhile is never followed.
-func putFile(ctx context.Context, root string, w gitsnap.ArtifactWriter, e entry) (int64, error) {
+func putFile(ctx context.Context, root string, w gitsnap.ArtifactWriter, e entry) error {
 	abs := filepath.Join(root, filepath.FromSlash(e.rel))
 	f, err := os.Open(abs)
 	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", e.rel, err)
+		return fmt.Errorf("open %s: %w", e.rel, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, fmt.Errorf("stat %s: %w", e.rel, err)
+		return fmt.Errorf("stat %s: %w", e.rel, err)
 	}
 	li, err := os.Lstat(abs)
 	if err != nil {
-		return 0, fmt.Errorf("stat %s: %w", e.rel, err)
+		return fmt.Errorf("stat %s: %w", e.rel, err)
 	}
 	if !fi.Mode().IsRegular() || !os.SameFile(fi, li) {
-		return 0, fmt.Errorf("%s changed while it was captured", e.rel)
+		return fmt.Errorf("%s changed while it was captured", e.rel)
 	}
 	r := io.LimitReader(ctxReader{ctx, f}, fi.Size())
 	if err := w.PutFile(ctx, e.rel, fi.Mode().Perm(), fi.Size(), r); err != nil {
-		return 0, fmt.Errorf("store %s: %w", e.rel, err)
+		return fmt.Errorf("store %s: %w", e.rel, err)
 	}
-	return fi.Size(), nil
+	return nil
 }
 
 func progressOf(env *gitsnap.ScopeEnv) gitsnap.Progress {
