@@ -28,10 +28,11 @@ func (s *Scope) Restore(ctx context.Context, env *gitsnap.ScopeEnv, r gitsnap.Ar
 }
 
 // RestoreStats restores like Restore and reports what it changed. Order:
-// validate every artifact path (nothing is touched if one is unsafe),
-// remove live files and links inside the patterns that the snapshot lacks,
-// write every artifact whose live path differs (atomically, through
-// gitsnap.SafeJoin), then remove directories the removals left empty.
+// validate every artifact path (nothing is touched if one is unsafe);
+// remove the live files and links inside the patterns that the snapshot
+// lacks, and the directories that leaves empty unless the snapshot writes
+// into them; then write every artifact whose live path differs
+// (atomically, through gitsnap.SafeJoin).
 func (s *Scope) RestoreStats(ctx context.Context, env *gitsnap.ScopeEnv, r gitsnap.ArtifactReader) (Stats, error) {
 	var st Stats
 	d, err := s.prepare(ctx, env, r)
