@@ -1,0 +1,56 @@
+// Package database is the database scope: one artifact per [[database]]
+// entry, a dump streamed straight into the chunker (no temp copy), and an
+// all-or-nothing restore (load into a temporary database or file, then
+// swap). Drivers: postgres, mysql (MariaDB/MySQL), sqlite (pure Go, the
+// embedded default), redis and command.
+package database
+
+import (
+	"context"
+	"io"
+
+	"github.com/git-snap/git-snap/gitsnap"
+)
+
+// Target is one configured database, resolved for a driver.
+type Target struct {
+	Config gitsnap.DatabaseConfig
+	// Root is the worktree root (sqlite paths are relative to it).
+	Root string
+	// URL is the connection string read from Config.URLEnv (default
+	// DATABASE_URL); never logged, never stored. Redact with Redact.
+	URL string
+	// Getenv reads the environment (tests override it).
+	Getenv func(string) string
+}
+
+// Info describes a live database or a dump, for manifests and plans.
+type Info struct {
+	ServerVersion string            // e.g. "PostgreSQL 15.19"
+	SchemaVersion string            // result of the schema_version query, "" if none
+	Size          int64             // bytes on the server / file, 0 if unknown
+	Tables        []string          // sorted table (or key-space) names
+	Meta          map[string]string // extra driver facts recorded in the manifest
+}
+
+// Driver dumps and restores one kind of database. Implementations run
+// external tools through a Runner so tests can fake them, pass passwords
+// only through the environment or 0600 option files (never argv), and
+// honour ctx: a cancelled dump returns ctx.Err(), a cancelled restore
+// leaves the old database untouched.
+type Driver interface {
+	// Name is the config's driver value ("postgres").
+	Name() string
+	// Inspect reads the live database's facts; ErrNotExist-like errors are
+	// wrapped with a hint.
+	Inspect(ctx context.Context, t Target) (Info, error)
+	// Dump writes a consistent, uncompressed dump to w and returns the
+	// facts to record. It must stream: memory stays bounded whatever the size.
+	Dump(ctx context.Context, t Target, w io.Writer) (Info, error)
+	// Restore loads the dump from r into a temporary database (or file) and
+	// then swaps it in atomically; on any failure the live database is
+	// unchanged and the temporary one is removed. r reports a digest
+	// mismatch as an error (wrapping gitsnap.ErrIntegrity) at its end, so
+	// the swap must happen only after r returned io.EOF.
+	Restore(ctx context.Context, t Target, r io.Reader, recorded Info) error
+}
