@@ -114,7 +114,7 @@ func (r *goGitRepo) OpenBlob(ctx context.Context, h Hash) (io.ReadCloser, int64,
 	if err != nil {
 		return nil, 0, err
 	}
-	return &ctxReadCloser{ctx: ctx, rc: rc}, size, nil
+	return newCtxReadCloser(ctx, rc), size, nil
 }
 
 // ReadTree returns a tree's entries in Git order.
@@ -158,15 +158,12 @@ func (r *goGitRepo) readAll(ctx context.Context, h Hash, typ plumbing.ObjectType
 
 // ctxReadCloser stops a long blob stream once ctx is cancelled.
 type ctxReadCloser struct {
-	ctx context.Context
-	rc  io.ReadCloser
+	ctxReader
+	c io.Closer
 }
 
-func (c *ctxReadCloser) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.rc.Read(p)
+func newCtxReadCloser(ctx context.Context, rc io.ReadCloser) *ctxReadCloser {
+	return &ctxReadCloser{ctxReader: ctxReader{ctx: ctx, r: rc}, c: rc}
 }
 
-func (c *ctxReadCloser) Close() error { return c.rc.Close() }
+func (c *ctxReadCloser) Close() error { return c.c.Close() }
