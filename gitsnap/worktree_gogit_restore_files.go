@@ -9,8 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // wtTempPrefix starts the names of restore's temporary files.
@@ -45,16 +48,8 @@ func (r *goGitRepo) wtApply(ctx context.Context, p *wtRestorePlan) (map[string]o
 	}
 	r.wtRemoveEmptyDirs(emptied, p.keepDir)
 
-	sort.Slice(p.write, func(i, j int) bool { return p.write[i].Path < p.write[j].Path })
-	for _, e := range p.write {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		fi, err := r.wtWriteEntry(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		stats[e.Path] = fi
+	if err := r.wtWriteAll(ctx, p.write, stats); err != nil {
+		return nil, err
 	}
 	for _, e := range p.chmod {
 		if err := ctx.Err(); err != nil {
@@ -89,6 +84,53 @@ func (r *goGitRepo) wtApply(ctx context.Context, p *wtRestorePlan) (map[string]o
 		}
 	}
 	return stats, nil
+}
+
+// wtWriteAll writes entries with a few workers: creating files is mostly
+// waiting on the file system, and the object store reads are safe for
+// concurrent use. The first error stops the rest.
+func (r *goGitRepo) wtWriteAll(ctx context.Context, entries []wtEntry, stats map[string]os.FileInfo) error {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
+	var (
+		mu       sync.Mutex
+		firstErr error
+		failed   atomic.Bool
+		wg       sync.WaitGroup
+	)
+	jobs := make(chan wtEntry)
+	for range min(max(2, runtime.GOMAXPROCS(0)), 8) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range jobs {
+				if failed.Load() {
+					continue
+				}
+				err := ctx.Err()
+				var fi os.FileInfo
+				if err == nil {
+					fi, err = r.wtWriteEntry(ctx, e)
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+					failed.Store(true)
+				} else if err == nil {
+					stats[e.Path] = fi
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, e := range entries {
+		if failed.Load() {
+			break
+		}
+		jobs <- e
+	}
+	close(jobs)
+	wg.Wait()
+	return firstErr
 }
 
 // wtAbs joins a path found by the scan to the root, refusing one whose
