@@ -39,7 +39,8 @@ const maxIncludeDepth = 10
 //  5. GIT_CONFIG_COUNT/GIT_CONFIG_KEY_<n>/GIT_CONFIG_VALUE_<n>, then
 //     GIT_CONFIG_PARAMETERS (what `git -c k=v snap` passes down).
 //
-// include.path is followed; includeIf is not evaluated. Unreadable or
+// include.path is followed, and includeIf with gitdir:, gitdir/i: and
+// onbranch: conditions (repo_gogit_include.go). Unreadable or
 // malformed files are skipped, so a broken global config never hides the
 // repository's own values.
 func (r *goGitRepo) ConfigValue(key string) (string, bool) {
@@ -60,12 +61,13 @@ func (r *goGitRepo) ConfigValue(key string) (string, bool) {
 // loadConfig reads every configuration source in precedence order.
 func (r *goGitRepo) loadConfig() []configEntry {
 	var entries []configEntry
+	cc := &configContext{env: r.env, gitDir: r.gitDir}
 	for _, path := range configFiles(r.env) {
-		entries, _ = readConfigFile(path, entries, r.env, 0)
+		entries, _ = readConfigFile(path, entries, cc, 0)
 	}
-	entries, _ = readConfigFile(filepath.Join(r.commonDir, "config"), entries, r.env, 0)
+	entries, _ = readConfigFile(filepath.Join(r.commonDir, "config"), entries, cc, 0)
 	if worktreeConfigEnabled(entries) {
-		entries, _ = readConfigFile(filepath.Join(r.gitDir, "config.worktree"), entries, r.env, 0)
+		entries, _ = readConfigFile(filepath.Join(r.gitDir, "config.worktree"), entries, cc, 0)
 	}
 	return append(entries, envConfig(r.env)...)
 }
@@ -107,7 +109,7 @@ func worktreeConfigEnabled(entries []configEntry) bool {
 
 // readConfigFile appends the entries of one file (and the files it
 // includes) to entries. A missing file adds nothing.
-func readConfigFile(path string, entries []configEntry, env envFunc, depth int) ([]configEntry, error) {
+func readConfigFile(path string, entries []configEntry, cc *configContext, depth int) ([]configEntry, error) {
 	if path == "" || depth > maxIncludeDepth {
 		return entries, nil
 	}
@@ -134,8 +136,12 @@ func readConfigFile(path string, entries []configEntry, env envFunc, depth int) 
 	}
 	for _, e := range fileEntries {
 		entries = append(entries, e)
-		if e.section == "include" && e.subsection == "" && e.key == "path" {
-			entries, _ = readConfigFile(includePath(path, e.value, env), entries, env, depth+1)
+		if e.key != "path" {
+			continue
+		}
+		if (e.section == "include" && e.subsection == "") ||
+			(e.section == "includeif" && cc.conditionHolds(path, e.subsection)) {
+			entries, _ = readConfigFile(includePath(path, e.value, cc.env), entries, cc, depth+1)
 		}
 	}
 	return entries, nil

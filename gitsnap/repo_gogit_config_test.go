@@ -2,7 +2,9 @@ package gitsnap
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -107,4 +109,53 @@ func TestParseConfigParameters(t *testing.T) {
 			t.Errorf("parseConfigParameters(%q) (-want +got):\n%s", tc.in, diff)
 		}
 	}
+}
+
+func TestConfigIncludeIf(t *testing.T) {
+	t.Parallel()
+	f := newGitFixture(t)
+	home := f.env["HOME"]
+	base := filepath.Dir(home)
+	writeFile(t, filepath.Join(home, ".gitconfig"), `[user]
+	name = Default
+[includeIf "gitdir:`+filepath.ToSlash(base)+`/repo/"]
+	path = abs.inc
+[includeIf "gitdir/i:REPO/.GIT"]
+	path = fold.inc
+[includeIf "gitdir:other/"]
+	path = never.inc
+[includeIf "onbranch:main"]
+	path = branch.inc
+[includeIf "onbranch:release/"]
+	path = never.inc
+`)
+	writeFile(t, filepath.Join(home, "abs.inc"), "[user]\n\tname = Work\n")
+	writeFile(t, filepath.Join(home, "fold.inc"), "[snap]\n\tfold = yes\n")
+	writeFile(t, filepath.Join(home, "branch.inc"), "[snap]\n\tbranch = main\n")
+	writeFile(t, filepath.Join(home, "never.inc"), "[snap]\n\tnever = yes\n[user]\n\tname = Never\n")
+	r := f.open(f.dir)
+	for _, key := range []string{"user.name", "snap.fold", "snap.branch", "snap.never"} {
+		got, ok := r.ConfigValue(key)
+		want := ""
+		cmd := testGitCmd(f, "config", "--get", key)
+		if out, err := cmd.Output(); err == nil {
+			want = strings.TrimSpace(string(out))
+		}
+		if got != want || ok != (want != "") {
+			t.Errorf("ConfigValue(%q) = %q, %v; git config says %q", key, got, ok, want)
+		}
+	}
+	for key, want := range map[string]string{"user.name": "Work", "snap.fold": "yes", "snap.branch": "main"} {
+		if got, _ := r.ConfigValue(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// testGitCmd builds a git command in the fixture's repo and environment.
+func testGitCmd(f *gitFixture, args ...string) *exec.Cmd {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = f.dir
+	cmd.Env = envList(f.env)
+	return cmd
 }

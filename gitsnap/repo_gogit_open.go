@@ -41,7 +41,7 @@ func openRepo(dir string, env envFunc) (*goGitRepo, error) {
 	if v, ok := env("GIT_COMMON_DIR"); ok && v != "" {
 		commonDir = absFrom(dir, v)
 	}
-	cfg, err := readConfigFile(filepath.Join(commonDir, "config"), nil, env, maxIncludeDepth)
+	cfg, err := readConfigFile(filepath.Join(commonDir, "config"), nil, &configContext{env: env, gitDir: gitDir}, maxIncludeDepth)
 	if err != nil {
 		return nil, fmt.Errorf("open repository %s: %w", gitDir, err)
 	}
