@@ -41,6 +41,7 @@ func (r *goGitRepo) CaptureWorktree(ctx context.Context, w ObjectWriter) (Hash, 
 type wtScanResult struct {
 	entries []wtEntry
 	stats   map[string]os.FileInfo // Lstat of each file, symlink and gitlink dir
+	index   *wtIndex               // the index the scan used
 }
 
 type wtWalker struct {
@@ -113,7 +114,7 @@ func (r *goGitRepo) wtScan(ctx context.Context, w ObjectWriter) (*wtScanResult, 
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	res := &wtScanResult{stats: map[string]os.FileInfo{}}
+	res := &wtScanResult{stats: map[string]os.FileInfo{}, index: ix}
 	for _, e := range wk.out {
 		if !e.gone {
 			res.entries = append(res.entries, e.wtEntry)

@@ -20,9 +20,11 @@ import (
 // move HEAD. index.lock is held throughout, as "git checkout" does, so git
 // commands cannot change the index meanwhile.
 //
-// A file is removed only if it is not ignored by the current ignore rules
-// nor by the wanted tree's .gitignore files, so restoring from a worktree
-// whose .gitignore was damaged cannot delete node_modules or .env.
+// An untracked file is removed only if it is not ignored by the current
+// ignore rules nor by the wanted tree's .gitignore files, so restoring from
+// a worktree whose .gitignore was damaged cannot delete node_modules or
+// .env. A file the tree has replaces an ignored file at the same path, as
+// in git.
 func (r *goGitRepo) RestoreWorktree(ctx context.Context, opts WorktreeRestore) error {
 	if r.root == "" {
 		return fmt.Errorf("restore worktree: bare repository has no worktree")
@@ -144,13 +146,15 @@ func (r *goGitRepo) wtPlan(ctx context.Context, scan *wtScanResult, target []wtE
 		if t, ok := p.target[c.Path]; ok && t.Mode != ModeSubmodule {
 			continue
 		}
-		if !p.keepDir[c.Path] && p.target[c.Path].Mode != ModeSubmodule {
+		// An untracked file the wanted tree's rules ignore is not ours to
+		// delete; a tracked one goes, as in "git checkout".
+		if !p.keepDir[c.Path] && p.target[c.Path].Mode != ModeSubmodule && !scan.index.tracked(c.Path) {
 			ignored, err := treeIgnore(c.Path)
 			if err != nil {
 				return nil, err
 			}
 			if ignored {
-				continue // ignored by the wanted .gitignore: not ours to delete
+				continue
 			}
 		}
 		p.remove = append(p.remove, c.Path)

@@ -760,6 +760,21 @@ func TestRestoreKeepsFilesTheTreeIgnores(t *testing.T) {
 	if st := wtStatus(g, dir); st != "" {
 		t.Errorf("status:\n%s", st)
 	}
+
+	// A tracked file the older tree lacks goes, even though that tree's
+	// rules ignore it: it is part of the code, not local state.
+	first := wtHash(t, g.run(dir, "rev-parse", "HEAD"))
+	firstTree := wtHash(t, g.run(dir, "rev-parse", "HEAD^{tree}"))
+	wtWriteFiles(t, dir, map[string]string{".env": "SECRET=2\n"})
+	g.run(dir, "add", "-f", ".env")
+	g.run(dir, "commit", "-q", "-m", "track .env")
+	wtRestore(t, r, WorktreeRestore{Tree: firstTree, Commit: first, MoveHead: true})
+	if _, err := os.Stat(filepath.Join(dir, ".env")); !os.IsNotExist(err) {
+		t.Errorf("tracked .env should be removed, err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules/lib/index.js")); err != nil {
+		t.Errorf("node_modules: %v", err)
+	}
 }
 
 func TestRestoreLeavesSubmoduleAndUnbornAlone(t *testing.T) {
