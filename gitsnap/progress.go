@@ -12,7 +12,7 @@ type ProgressEvent struct {
 	Kind    string // "scope_start", "scope_done", "bytes", "check_start", "check_done", "step", "warning"
 	Scope   string
 	Name    string // check name, artifact path, restore step
-	Bytes   int64  // bytes processed so far in this scope
+	Bytes   int64  // "bytes" events: bytes just processed (an increment, not a total)
 	Total   int64  // expected bytes, 0 if unknown
 	Message string
 }

@@ -82,7 +82,9 @@ type ArtifactReader interface {
 const (
 	KindBlob    = "blob"    // one blob at files/<path>
 	KindChunked = "chunked" // chunks/<scope>/<path>/00000000, 00000001, ...
-	KindSymlink = "symlink" // a blob at files/<path> holding the target, tree mode 120000
+	// KindSymlink is a blob at files/<path> holding the link target, tree
+	// mode 120000; its Size and SHA256 are those of the target string.
+	KindSymlink = "symlink"
 )
 
 // Artifact is one captured thing, as recorded in snap.json.

@@ -58,7 +58,9 @@ func walkDir(ctx context.Context, root, dir string, m *Matcher, out *[]entry) er
 		return fmt.Errorf("read directory %s: %w", abs, err)
 	}
 	for _, de := range des {
-		if strings.EqualFold(de.Name(), ".git") {
+		// Skip .git, and temp files a crashed restore may have left behind:
+		// they are never state.
+		if strings.EqualFold(de.Name(), ".git") || strings.HasPrefix(de.Name(), tempPrefix) {
 			continue
 		}
 		rel := path.Join(dir, de.Name())
