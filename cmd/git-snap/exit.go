@@ -36,10 +36,10 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted // a cancelled restore has been rolled back
 	case errors.As(err, &rf):
 		return exitRolledBack
-	case errors.Is(err, context.Canceled):
-		return exitInterrupted
 	case errors.Is(err, gitsnap.ErrNotARepo):
 		return exitNotARepo
 	case errors.As(err, &ve):
