@@ -48,8 +48,30 @@ func (r *goGitRepo) wtApply(ctx context.Context, p *wtRestorePlan) (map[string]o
 	}
 	r.wtRemoveEmptyDirs(emptied, p.keepDir)
 
-	if err := r.wtWriteAll(ctx, p.write, stats); err != nil {
+	// Regular files first (in parallel), symlinks after them, one by one:
+	// on a case-insensitive file system a symlink "A" created while a
+	// worker checks the parents of "a/f" could otherwise be followed.
+	var files, links []wtEntry
+	for _, e := range p.write {
+		if e.Mode == ModeSymlink {
+			links = append(links, e)
+		} else {
+			files = append(files, e)
+		}
+	}
+	if err := r.wtWriteAll(ctx, files, stats); err != nil {
 		return nil, err
+	}
+	sort.Slice(links, func(i, j int) bool { return links[i].Path < links[j].Path })
+	for _, e := range links {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fi, err := r.wtWriteEntry(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		stats[e.Path] = fi
 	}
 	for _, e := range p.chmod {
 		if err := ctx.Err(); err != nil {

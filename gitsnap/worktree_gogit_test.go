@@ -966,3 +966,30 @@ func BenchmarkRestoreWorktree(b *testing.B) {
 		}
 	}
 }
+
+func TestRestoreRejectsHostileTrees(t *testing.T) {
+	t.Parallel()
+	g := wtGit{t, wtTestEnv(t)}
+	dir := wtNewRepo(t, g, map[string]string{"a.txt": "a\n"})
+	r := wtOpen(t, g, dir)
+	blob := g.run(dir, "hash-object", "-w", "--stdin")
+	for _, name := range []string{"..", ".git", ".GIT", "a\\b"} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command("git", "mktree")
+			cmd.Dir, cmd.Env = dir, g.env
+			cmd.Stdin = strings.NewReader("100644 blob " + blob + "\t" + name + "\n")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("mktree: %v", err)
+			}
+			tree := wtHash(t, strings.TrimSpace(string(out)))
+			err = r.RestoreWorktree(context.Background(), WorktreeRestore{Tree: tree})
+			if !errors.Is(err, ErrUnsafePath) {
+				t.Errorf("restore of a tree with %q: %v, want ErrUnsafePath", name, err)
+			}
+			if got := string(wtReadFile(t, filepath.Join(dir, "a.txt"))); got != "a\n" {
+				t.Errorf("a.txt changed to %q", got)
+			}
+		})
+	}
+}
