@@ -58,12 +58,17 @@ type packWriter struct {
 	// returned before it, including the ones another writer deduplicated.
 	flushMu sync.RWMutex
 
-	mu      sync.Mutex // guards the fields below
+	mu      sync.Mutex // guards the pack file state below
 	f       *os.File   // the temp pack, nil until the first object
 	offset  int64      // end of the data written so far
 	entries []packEntry
-	seen    map[Hash]struct{} // written, being written or already present
-	err     error             // sticky: the pack is unusable until Abort
+	err     error // sticky: the pack is unusable until Abort
+
+	// seenMu guards seen. It is separate from mu so that writers can
+	// deduplicate and compress while a large blob streams into the pack;
+	// when both are needed, mu is taken first.
+	seenMu sync.Mutex
+	seen   map[Hash]struct{} // written, being written or already present
 
 	zPool   sync.Pool // *zlib.Writer
 	bufPool sync.Pool // *bytes.Buffer for compressed entries
@@ -144,8 +149,8 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 	}
 	w.flushMu.RLock()
 	defer w.flushMu.RUnlock()
-	if dup, err := w.reserve(h); dup || err != nil {
-		return err
+	if w.reserve(h) {
+		return nil
 	}
 	if has, err := w.target.hasObject(ctx, h); has || err != nil {
 		if err != nil {
@@ -158,32 +163,36 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 	crc := crc32.ChecksumIEEE(buf.Bytes())
 
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.appendLocked(h, buf.Bytes(), crc); err != nil {
-		delete(w.seen, h)
-		return err
+	err := w.appendLocked(h, buf.Bytes(), crc)
+	w.mu.Unlock()
+	if err != nil {
+		w.unreserve(h)
 	}
-	return nil
+	return err
 }
 
-// reserve marks h as written by this batch; dup reports that it already was.
-func (w *packWriter) reserve(h Hash) (dup bool, err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return false, w.err
-	}
+// reserve marks h as written by this batch and reports whether it already was.
+func (w *packWriter) reserve(h Hash) (dup bool) {
+	w.seenMu.Lock()
+	defer w.seenMu.Unlock()
 	if _, ok := w.seen[h]; ok {
-		return true, nil
+		return true
 	}
 	w.seen[h] = struct{}{}
-	return false, nil
+	return false
 }
 
 func (w *packWriter) unreserve(h Hash) {
-	w.mu.Lock()
+	w.seenMu.Lock()
 	delete(w.seen, h)
-	w.mu.Unlock()
+	w.seenMu.Unlock()
+}
+
+// resetSeen forgets the batch's objects (after Flush or Abort).
+func (w *packWriter) resetSeen() {
+	w.seenMu.Lock()
+	w.seen = map[Hash]struct{}{}
+	w.seenMu.Unlock()
 }
 
 // compress returns the pack entry (header + zlib data) in a pooled buffer.
@@ -286,7 +295,7 @@ func (w *packWriter) discardLocked() error {
 		}
 	}
 	w.f, w.offset, w.entries = nil, 0, nil
-	w.seen = map[Hash]struct{}{}
+	w.resetSeen()
 	return err
 }
 

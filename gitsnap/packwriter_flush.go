@@ -39,8 +39,8 @@ func (w *packWriter) Flush(ctx context.Context) error {
 		return w.err
 	}
 	w.f, w.offset, w.entries = nil, 0, nil
-	w.seen = map[Hash]struct{}{}
 	w.target.packsChanged()
+	w.resetSeen()
 	return nil
 }
 

@@ -43,12 +43,13 @@ func (w *packWriter) WriteBlobFrom(ctx context.Context, r io.Reader, size int64)
 	start := w.offset
 	h, n, crc, err := w.streamEntryLocked(ctx, r, size)
 	if err == nil {
-		_, dup := w.seen[h]
+		dup := w.reserve(h)
 		if !dup {
-			dup, err = w.target.hasObject(ctx, h)
+			if dup, err = w.target.hasObject(ctx, h); err != nil {
+				w.unreserve(h)
+			}
 		}
 		if err == nil && !dup {
-			w.seen[h] = struct{}{}
 			w.entries = append(w.entries, packEntry{hash: h, offset: start, crc: crc})
 			w.offset += n
 			return h, nil
