@@ -26,6 +26,9 @@ const wtMaxInMemory = 8 << 20
 // Like git it records bytes as they are on disk; clean filters and eol
 // conversion from .gitattributes are not applied.
 func (r *goGitRepo) CaptureWorktree(ctx context.Context, w ObjectWriter) (Hash, error) {
+	if r.root == "" {
+		return ZeroHash, fmt.Errorf("capture worktree: bare repository has no worktree")
+	}
 	scan, err := r.wtScan(ctx, w)
 	if err != nil {
 		return ZeroHash, fmt.Errorf("capture worktree: %w", err)
