@@ -28,6 +28,7 @@ type CreateResult struct {
 	Snapshot   *SnapshotInfo
 	Validation *Validation // nil with NoValidate
 	Duration   time.Duration
+	Warnings   []string
 }
 
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
@@ -58,6 +59,12 @@ func (s *Snap) Create(ctx context.Context, o CreateOptions) (*CreateResult, erro
 		}
 	}
 	v := o.Validation
+	var warnings []string
+	if v == nil && !o.NoValidate && !o.safety && len(s.cfg.Check) == 0 {
+		// Nothing proves this state works: never call it known-good.
+		o.NoValidate = true
+		warnings = append(warnings, "no [[check]] is configured, so the snapshot is unvalidated and not known-good; add checks to "+ConfigFile)
+	}
 	if v == nil && !o.NoValidate && !o.safety {
 		s.progress.Event(ProgressEvent{Kind: "step", Name: "validate", Message: fmt.Sprintf("running %d check(s)", len(s.cfg.Check))})
 		if v, err = s.Validate(ctx); err != nil {
@@ -108,7 +115,7 @@ func (s *Snap) Create(ctx context.Context, o CreateOptions) (*CreateResult, erro
 	}
 	info.Events = events
 	info.fold()
-	return &CreateResult{Snapshot: info, Validation: v, Duration: s.now().Sub(start)}, nil
+	return &CreateResult{Snapshot: info, Validation: v, Duration: s.now().Sub(start), Warnings: warnings}, nil
 }
 
 // selectScopes checks requested scope names against the registry and

@@ -51,13 +51,16 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
+			for _, w := range res.Warnings {
+				fmt.Fprintf(e.stderr, "warning: %s\n", w)
+			}
 			if e.json {
 				return writeJSONLine(e.stdout, createJSON{MessageType: "summary", DurationMS: res.Duration.Milliseconds(), Snapshot: toJSON(res.Snapshot, false)})
 			}
 			s := res.Snapshot
 			status := "unvalidated"
 			if res.Validation != nil {
-				status = fmt.Sprintf("validated (%d checks passed)", len(res.Validation.Checks))
+				status = fmt.Sprintf("validated (%d of %d checks passed)", len(res.Validation.Checks), len(res.Validation.Checks))
 			}
 			fmt.Fprintf(e.stdout, "created %s\n", s.ID)
 			fmt.Fprintf(e.stdout, "  scopes: %s\n  status: %s\n", strings.Join(s.Manifest.Scopes, ", "), status)

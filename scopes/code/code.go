@@ -29,6 +29,12 @@ type commitReader interface {
 	ReadCommit(ctx context.Context, h gitsnap.Hash) (*gitsnap.Commit, error)
 }
 
+// refReader lets the code scope check where a branch points; the go-git
+// repository implements it.
+type refReader interface {
+	Ref(ctx context.Context, name string) (gitsnap.Hash, error)
+}
+
 // emptyTree is the Git object name of the empty tree.
 func emptyTree() gitsnap.Hash { return gitsnap.HashObject(gitsnap.ObjectTree, nil) }
 
@@ -124,6 +130,14 @@ func (s *Scope) Restore(ctx context.Context, env *gitsnap.ScopeEnv, r gitsnap.Ar
 		Tree:     cs.Tree,
 		Commit:   cs.Commit,
 		MoveHead: !cs.Commit.IsZero() && cs.Commit != head.Commit,
+	}
+	// Put HEAD back on the recorded branch when that branch still points at
+	// the recorded commit (undoing a restore re-attaches HEAD); otherwise
+	// detach, never moving a branch the user has since advanced.
+	if rr, ok := wt.(refReader); ok && cs.Branch != "" && !cs.Commit.IsZero() && head.Branch != cs.Branch {
+		if h, err := rr.Ref(ctx, cs.Branch); err == nil && h == cs.Commit {
+			opts.MoveHead, opts.Branch = true, cs.Branch
+		}
 	}
 	if err := wt.RestoreWorktree(ctx, opts); err != nil {
 		return fmt.Errorf("restore code: %w", err)
