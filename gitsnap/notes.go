@@ -13,13 +13,23 @@ import (
 // object, read in one walk. Readers accept any fanout git writes (flat,
 // "ab/cdef…", mixed depths).
 type notesTree struct {
-	commit Hash // notes commit ("" when the ref does not exist)
-	notes  map[Hash][]byte
+	commit Hash            // notes commit (ZeroHash when the ref does not exist)
+	blobs  map[Hash][]Hash // annotated object → note blob(s) (two when fanouts collide)
+	notes  map[Hash][]byte // note content; nil when read with contents=false
 }
 
-// readNotes reads the whole notes tree at ref once.
+// readNotes reads the whole notes tree at ref once, with every note's content.
 func readNotes(ctx context.Context, repo Repo, ref string) (*notesTree, error) {
-	nt := &notesTree{notes: map[Hash][]byte{}}
+	return readNotesTree(ctx, repo, ref, true)
+}
+
+// readNotesTree reads the notes tree; with contents=false it lists the
+// note blobs only (what an append needs to rewrite the tree).
+func readNotesTree(ctx context.Context, repo Repo, ref string, contents bool) (*notesTree, error) {
+	nt := &notesTree{blobs: map[Hash][]Hash{}}
+	if contents {
+		nt.notes = map[Hash][]byte{}
+	}
 	h, err := repo.Ref(ctx, ref)
 	if errors.Is(err, ErrRefNotFound) {
 		return nt, nil
@@ -55,21 +65,29 @@ func (nt *notesTree) walk(ctx context.Context, repo Repo, tree Hash, prefix stri
 			if err != nil {
 				continue
 			}
-			rc, _, err := repo.OpenBlob(ctx, e.Hash)
-			if err != nil {
-				return fmt.Errorf("read note for %s: %w", name, err)
-			}
-			data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
-			rc.Close()
-			if err != nil {
-				return fmt.Errorf("read note for %s: %w", name, err)
-			}
 			// Two fanouts of the same object (possible after merges by
 			// other tools): keep both, as git does when it concatenates.
+			nt.blobs[obj] = append(nt.blobs[obj], e.Hash)
+			if nt.notes == nil {
+				continue
+			}
+			data, err := readNoteBlob(ctx, repo, e.Hash)
+			if err != nil {
+				return fmt.Errorf("read note for %s: %w", name, err)
+			}
 			nt.notes[obj] = mergeNote(nt.notes[obj], data)
 		}
 	}
 	return nil
+}
+
+func readNoteBlob(ctx context.Context, repo Repo, h Hash) ([]byte, error) {
+	rc, _, err := repo.OpenBlob(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, 64<<20))
 }
 
 func isHex(s string) bool {
@@ -114,19 +132,41 @@ func appendEvents(ctx context.Context, repo Repo, ref string, sig Signature, add
 }
 
 func tryAppend(ctx context.Context, repo Repo, ref string, sig Signature, lines map[Hash][]byte) error {
-	nt, err := readNotes(ctx, repo, ref)
+	nt, err := readNotesTree(ctx, repo, ref, false)
 	if err != nil {
 		return err
-	}
-	for obj, l := range lines {
-		nt.notes[obj] = mergeNote(nt.notes[obj], l)
 	}
 	ow, err := repo.NewObjectWriter(ctx)
 	if err != nil {
 		return err
 	}
 	defer ow.Abort()
-	tree, err := writeNotesTree(ctx, ow, nt.notes)
+	// Only the notes that change are read and rewritten; the others keep
+	// their blobs.
+	leaves := make(map[Hash]Hash, len(nt.blobs)+len(lines))
+	for obj, bs := range nt.blobs {
+		if len(bs) == 1 {
+			leaves[obj] = bs[0]
+		} else if _, changing := lines[obj]; !changing {
+			lines[obj] = nil // merge the colliding fanouts into one note
+		}
+	}
+	for obj, l := range lines {
+		merged := l
+		for _, b := range nt.blobs[obj] {
+			old, err := readNoteBlob(ctx, repo, b)
+			if err != nil {
+				return fmt.Errorf("read note for %s: %w", obj, err)
+			}
+			merged = mergeNote(old, merged)
+		}
+		h, err := ow.WriteBlob(ctx, mergeNote(merged))
+		if err != nil {
+			return fmt.Errorf("write note: %w", err)
+		}
+		leaves[obj] = h
+	}
+	tree, err := writeNotesTree(ctx, ow, leaves)
 	if err != nil {
 		return err
 	}
@@ -144,25 +184,19 @@ func tryAppend(ctx context.Context, repo Repo, ref string, sig Signature, lines 
 	return repo.UpdateRef(ctx, ref, nt.commit, h)
 }
 
-// writeNotesTree writes notes with git's fanout rule: one level of
-// two-hex-digit directories once there are more than 256 notes, as git
-// does (notes.c: fanout grows when a level holds too many entries).
-func writeNotesTree(ctx context.Context, ow ObjectWriter, notes map[Hash][]byte) (Hash, error) {
+// writeNotesTree writes the notes tree (annotated object → note blob) with
+// git's fanout rule: one level of two-hex-digit directories once there are
+// more than 256 notes, as git does (notes.c grows the fanout when a level
+// holds too many entries).
+func writeNotesTree(ctx context.Context, ow ObjectWriter, notes map[Hash]Hash) (Hash, error) {
 	leaves := make(map[string]TreeEntry, len(notes))
 	fanout := len(notes) > 256
-	for obj, data := range notes {
-		if len(data) == 0 {
-			continue
-		}
-		bh, err := ow.WriteBlob(ctx, data)
-		if err != nil {
-			return ZeroHash, fmt.Errorf("write note: %w", err)
-		}
+	for obj, blob := range notes {
 		name := obj.String()
 		if fanout {
 			name = name[:2] + "/" + name[2:]
 		}
-		leaves[name] = TreeEntry{Mode: ModeFile, Hash: bh}
+		leaves[name] = TreeEntry{Mode: ModeFile, Hash: blob}
 	}
 	return writeTreeFromPaths(ctx, ow, leaves)
 }
