@@ -14,21 +14,32 @@ const FormatVersion = 1
 
 // Manifest is snap.json, the first thing read from a snapshot.
 type Manifest struct {
-	Format        int             `json:"format"`
-	CreatedAt     time.Time       `json:"created_at"`
-	Host          string          `json:"host"`
-	CreatedBy     string          `json:"created_by"`
-	Tool          string          `json:"tool"`
-	Message       string          `json:"message,omitempty"`
-	SourceCommit  string          `json:"source_commit,omitempty"`
-	Branch        string          `json:"branch,omitempty"`
-	Dirty         bool            `json:"dirty"`
-	ConfigHash    string          `json:"config_hash,omitempty"`
-	Scopes        []string        `json:"scopes"`
-	Code          *ManifestCode   `json:"code,omitempty"`
-	Artifacts     []Artifact      `json:"artifacts"`
-	Chunker       ChunkerParams   `json:"chunker"`
-	SchemaVersion json.RawMessage `json:"schema_version,omitempty"` // per database, set by the database scope
+	Format       int           `json:"format"`
+	CreatedAt    time.Time     `json:"created_at"`
+	Host         string        `json:"host"`
+	CreatedBy    string        `json:"created_by"`
+	Tool         string        `json:"tool"`
+	Message      string        `json:"message,omitempty"`
+	SourceCommit string        `json:"source_commit,omitempty"`
+	Branch       string        `json:"branch,omitempty"`
+	Dirty        bool          `json:"dirty"`
+	ConfigHash   string        `json:"config_hash,omitempty"`
+	Scopes       []string      `json:"scopes"`
+	Code         *ManifestCode `json:"code,omitempty"`
+	Artifacts    []Artifact    `json:"artifacts"`
+	Chunker      ChunkerParams `json:"chunker"`
+}
+
+// SchemaVersions maps database name → the schema version recorded at
+// capture (artifact meta "schema_version"), for databases that have one.
+func (m *Manifest) SchemaVersions() map[string]string {
+	out := map[string]string{}
+	for _, a := range m.Artifacts {
+		if v := a.Meta["schema_version"]; a.Scope == ScopeDatabase && v != "" {
+			out[a.Path] = v
+		}
+	}
+	return out
 }
 
 // ManifestCode is the code scope's record.

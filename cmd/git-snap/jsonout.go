@@ -25,7 +25,7 @@ type snapshotJSON struct {
 	TestResults           []checkJSON        `json:"test_results"`
 	PerformanceMetrics    map[string]float64 `json:"performance_metrics"`
 	ConfigHash            string             `json:"config_hash"`
-	DatabaseSchemaVersion json.RawMessage    `json:"database_schema_version,omitempty"`
+	DatabaseSchemaVersion map[string]string  `json:"database_schema_version"`
 	Tags                  []string           `json:"tags"`
 	CreatedBy             string             `json:"created_by"`
 	Host                  string             `json:"host"`
@@ -78,7 +78,7 @@ func toJSON(s *gitsnap.SnapshotInfo, detail bool) snapshotJSON {
 		ID: s.ID, Timestamp: m.CreatedAt, CommitSHA: m.SourceCommit, SnapshotCommit: s.Commit.String(),
 		Branch: shortRef(m.Branch), Message: m.Message, Dirty: m.Dirty,
 		ValidationStatus: s.Status, ValidationLevel: s.Level, TestResults: []checkJSON{},
-		PerformanceMetrics: s.Metrics, ConfigHash: m.ConfigHash, DatabaseSchemaVersion: m.SchemaVersion,
+		PerformanceMetrics: s.Metrics, ConfigHash: m.ConfigHash, DatabaseSchemaVersion: m.SchemaVersions(),
 		Tags: append([]string{}, s.Tags...), CreatedBy: m.CreatedBy, Host: m.Host,
 		Artifacts: append([]string{}, m.Scopes...), RestoreCount: s.RestoreCount, LastRestored: s.LastRestored,
 		RestoreDurationsMS: []int64{},
