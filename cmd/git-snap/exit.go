@@ -99,7 +99,9 @@ func defaultHint(err error) string {
 		return "fix the failing checks, or snapshot anyway with --no-validate"
 	case errors.Is(err, gitsnap.ErrRefChanged):
 		return "another git-snap or git process changed it at the same time; run the command again"
-	case errors.Is(err, gitsnap.ErrIntegrity):
+	case errors.Is(err, gitsnap.ErrUnsafePath):
+		return "restore never writes outside the worktree, into .git or through a symlink; nothing was changed"
+	case errors.Is(err, gitsnap.ErrIntegrity), errors.Is(err, gitsnap.ErrInvalidFormat):
 		return "the snapshot is damaged; pick another with git snap list"
 	}
 	return "see git snap help for usage"

@@ -52,6 +52,9 @@ func TestScripts(t *testing.T) {
 			"chmod":       cmdChmod,
 			"checkmode":   cmdCheckMode,
 			"snapcorrupt": cmdSnapCorrupt,
+			"grab":        cmdGrab,
+			"jsonvalid":   cmdJSONValid,
+			"jsonkeys":    cmdJSONKeys,
 		},
 	})
 }
