@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -84,45 +83,58 @@ func (s *SnapshotInfo) fold() {
 // catalog is every snapshot, newest first, with notes read once.
 type catalog struct {
 	snaps []*SnapshotInfo
-	notes *notesTree
 }
 
-// loadCatalog reads all snapshot refs, their manifests and the notes tree.
+// loadCatalog reads all snapshot refs and the notes tree once and folds
+// them. Manifests (light: no per-file artifact list) and note contents come
+// from the catalog cache when present — both are keyed by immutable object
+// hashes — so listing thousands of snapshots reads only refs and the notes
+// trees.
 func (s *Snap) loadCatalog(ctx context.Context) (*catalog, error) {
 	refs, err := s.repo.Refs(ctx, SnapshotRefPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots: %w", err)
 	}
-	notes, err := readNotes(ctx, s.repo, NotesRef)
+	nt, err := readNotesTree(ctx, s.repo, NotesRef, false)
 	if err != nil {
 		return nil, err
 	}
-	cat := &catalog{notes: notes, snaps: make([]*SnapshotInfo, len(refs))}
-	errs := make([]error, len(refs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
-	for i, r := range refs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, r Ref) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			m, _, err := readManifest(ctx, s.repo, r.Hash)
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", strings.TrimPrefix(r.Name, SnapshotRefPrefix), err)
-				return
-			}
-			info := &SnapshotInfo{ID: strings.TrimPrefix(r.Name, SnapshotRefPrefix), Commit: r.Hash, Manifest: m, Events: notes.Events(r.Hash)}
-			info.fold()
-			cat.snaps[i] = info
-		}(i, r)
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
+	cache := openCatalogCache(s.repo.CommonDir())
+	liveNotes := map[Hash]bool{}
+	liveManifests := map[Hash]bool{}
+	cat := &catalog{snaps: make([]*SnapshotInfo, 0, len(refs))}
+	for _, r := range refs {
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		liveManifests[r.Hash] = true
+		m, ok := cache.manifest(r.Hash)
+		if !ok {
+			full, _, err := readManifest(ctx, s.repo, r.Hash)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", strings.TrimPrefix(r.Name, SnapshotRefPrefix), err)
+			}
+			m = lightManifest(full)
+			cache.putManifest(r.Hash, m)
+		}
+		var note []byte
+		for _, b := range nt.blobs[r.Hash] {
+			liveNotes[b] = true
+			data, ok := cache.note(b)
+			if !ok {
+				if data, err = readNoteBlob(ctx, s.repo, b); err != nil {
+					return nil, fmt.Errorf("read note of %s: %w", r.Name, err)
+				}
+				cache.putNote(b, data)
+			}
+			note = mergeNote(note, data)
+		}
+		info := &SnapshotInfo{ID: strings.TrimPrefix(r.Name, SnapshotRefPrefix), Commit: r.Hash, Manifest: m, Events: parseEvents(note)}
+		info.fold()
+		cat.snaps = append(cat.snaps, info)
 	}
+	cache.prune(liveManifests, liveNotes)
+	_ = cache.save() // a cache that cannot be written only costs speed
 	sort.SliceStable(cat.snaps, func(i, j int) bool {
 		a, b := cat.snaps[i], cat.snaps[j]
 		if !a.CreatedAt().Equal(b.CreatedAt()) {
@@ -172,7 +184,18 @@ func (s *Snap) Show(ctx context.Context, name string) (*SnapshotInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.resolve(ctx, cat, name)
+	info, err := s.resolve(ctx, cat, name)
+	if err != nil {
+		return nil, err
+	}
+	// The catalog holds light manifests; show needs every artifact.
+	full, _, err := readManifest(ctx, s.repo, info.Commit)
+	if err != nil {
+		return nil, err
+	}
+	shown := *info
+	shown.Manifest = full
+	return &shown, nil
 }
 
 func shortBranch(b string) string { return strings.TrimPrefix(b, "refs/heads/") }
