@@ -1,7 +1,6 @@
 package gitsnap
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -86,15 +85,19 @@ func (e Event) Time() time.Time {
 // parseEvents reads a note: JSON Lines, non-JSON lines skipped.
 func parseEvents(note []byte) []Event {
 	var out []Event
-	sc := bufio.NewScanner(bytes.NewReader(note))
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "{") {
+	for len(note) > 0 {
+		line := note
+		if i := bytes.IndexByte(note, '\n'); i >= 0 {
+			line, note = note[:i], note[i+1:]
+		} else {
+			note = nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] != '{' {
 			continue
 		}
 		var e Event
-		if json.Unmarshal([]byte(line), &e) == nil && e.Type != "" {
+		if json.Unmarshal(line, &e) == nil && e.Type != "" {
 			out = append(out, e)
 		}
 	}

@@ -61,6 +61,9 @@ func openRepo(dir string, env envFunc) (*goGitRepo, error) {
 		storage: filesystem.NewStorageWithOptions(osfs.New(commonDir), cache.NewObjectLRUDefault(),
 			filesystem.Options{
 				LargeObjectThreshold: largeObjectThreshold,
+				// Keep pack files open (LRU-bounded): without it go-git
+				// reopens the pack for every object it reads.
+				MaxOpenDescriptors: 64,
 				// Absolute paths in objects/info/alternates resolve from "/".
 				AlternatesFS: osfs.New(string(filepath.Separator)),
 			}),
