@@ -1,0 +1,369 @@
+package database
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// pgLive describes the database being replaced, read from pg_database so
+// the temporary database is created like it (owner, encoding, locale,
+// connection limit, database ACL, per-database settings, comment): pg_dump
+// without --create does not carry those, and the restore must not lose them.
+type pgLive struct {
+	Owner      string          `json:"owner"`
+	Encoding   string          `json:"encoding"`
+	Collate    string          `json:"collate"`
+	Ctype      string          `json:"ctype"`
+	Row        map[string]any  `json:"row"` // to_jsonb(pg_database): provider columns vary by version
+	AllowConn  bool            `json:"allow_conn"`
+	ConnLimit  int             `json:"conn_limit"`
+	Tablespace string          `json:"tablespace"`
+	HasACL     bool            `json:"has_acl"`
+	ACL        []pgGrant       `json:"acl"`
+	Settings   []pgRoleSetting `json:"settings"`
+	Comment    *string         `json:"comment"`
+}
+
+type pgGrant struct {
+	Grantee   *string `json:"grantee"` // nil = PUBLIC
+	Privilege string  `json:"privilege"`
+	Grantable bool    `json:"grantable"`
+}
+
+type pgRoleSetting struct {
+	Role   *string  `json:"role"` // nil = every role
+	Config []string `json:"config"`
+}
+
+type pgServer struct {
+	VersionNum int     `json:"version_num"`
+	Live       *pgLive `json:"live"`
+}
+
+const pgLiveSQL = `SELECT json_build_object(
+ 'version_num', current_setting('server_version_num')::int,
+ 'live', (SELECT json_build_object(
+   'owner', pg_get_userbyid(d.datdba),
+   'encoding', pg_encoding_to_char(d.encoding),
+   'collate', d.datcollate, 'ctype', d.datctype,
+   'row', to_jsonb(d) - 'datacl',
+   'allow_conn', d.datallowconn, 'conn_limit', d.datconnlimit,
+   'tablespace', (SELECT spcname FROM pg_tablespace WHERE oid = d.dattablespace),
+   'has_acl', d.datacl IS NOT NULL,
+   'acl', (SELECT json_agg(json_build_object(
+       'grantee', CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END,
+       'privilege', a.privilege_type, 'grantable', a.is_grantable))
+     FROM aclexplode(d.datacl) a),
+   'settings', (SELECT json_agg(json_build_object(
+       'role', CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END,
+       'config', s.setconfig))
+     FROM pg_db_role_setting s WHERE s.setdatabase = d.oid),
+   'comment', shobj_description(d.oid, 'pg_database'))
+  FROM pg_database d WHERE d.datname = %s));
+`
+
+// Restore implements Driver. It creates <name>__gitsnap_tmp_<rand> like the
+// live database, runs pg_restore --exit-on-error into it from r, checks r
+// reached its end without error, then swaps in one transaction
+// (live → <name>__gitsnap_old_<rand>, temp → name) after refusing new
+// connections to the live database and terminating its sessions, and
+// finally drops the old copy. Before the swap every failure drops the
+// temporary database and leaves the live one as it was.
+func (p *Postgres) Restore(ctx context.Context, t Target, r io.Reader, recorded Info) error {
+	pt, err := resolvePostgres(t)
+	if err != nil {
+		return err
+	}
+	name := pt.conn.dbname
+	maint := "postgres"
+	if name == maint {
+		maint = "template1"
+	}
+	out, err := p.psql(ctx, pt, maint, fmt.Sprintf(pgLiveSQL, quoteLiteral(name)))
+	if err != nil {
+		return err
+	}
+	var srv pgServer
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &srv); err != nil {
+		return fmt.Errorf("database %s: read %s facts: %w", pt.label, name, err)
+	}
+	suffix, err := randSuffix()
+	if err != nil {
+		return err
+	}
+	tmp := pgName(name, "__gitsnap_tmp_"+suffix)
+	old := pgName(name, "__gitsnap_old_"+suffix)
+
+	// From here on the temporary database may exist: drop it on any
+	// failure, with a context that survives the caller's cancellation.
+	swapped := false
+	defer func() {
+		if !swapped {
+			p.dropQuiet(ctx, pt, maint, tmp, srv.VersionNum)
+		}
+	}()
+	if _, err := p.psql(ctx, pt, maint, pgCreateSQL(tmp, srv.Live, recorded)); err != nil {
+		return fmt.Errorf("create temporary database: %w", err)
+	}
+	if err := p.load(ctx, pt, tmp, r); err != nil {
+		return err
+	}
+	if err := p.swap(ctx, pt, maint, name, tmp, old, srv.Live); err != nil {
+		return err
+	}
+	swapped = true
+	if srv.Live == nil {
+		return nil
+	}
+	if err := p.drop(ctx, pt, maint, old, srv.VersionNum); err != nil {
+		return fmt.Errorf("restored, but dropping the previous copy %s failed: %w", old, err)
+	}
+	return nil
+}
+
+// load runs pg_restore into db and then reads r to its end, so a digest
+// mismatch reported at EOF is seen before anything is swapped.
+func (p *Postgres) load(ctx context.Context, pt pgTarget, db string, r io.Reader) error {
+	sr := &stickyReader{r: r}
+	err := toolRun{
+		db: pt.label, name: "pg_restore",
+		args:  []string{"--exit-on-error", "--no-password", "-d", conninfoDB(db)},
+		env:   pt.conn.environ(db),
+		stdin: sr, classify: pgClassify(pt.envName),
+	}.run(ctx, p.run)
+	if rerr := sr.failed(); rerr != nil {
+		return fmt.Errorf("database %s: read dump: %w", pt.label, rerr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := sr.drain(); err != nil {
+		return fmt.Errorf("database %s: read dump: %w", pt.label, err)
+	}
+	return nil
+}
+
+// swap puts tmp in place of name in one transaction. The live database
+// first stops accepting connections and its sessions are terminated;
+// both are undone if the swap fails.
+func (p *Postgres) swap(ctx context.Context, pt pgTarget, maint, name, tmp, old string, live *pgLive) error {
+	if live == nil {
+		_, err := p.psql(ctx, pt, maint, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s;\n", quoteIdent(tmp), quoteIdent(name)))
+		return err
+	}
+	if live.AllowConn {
+		if _, err := p.psql(ctx, pt, maint, fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS false;\n", quoteIdent(name))); err != nil {
+			return err
+		}
+	}
+	script := fmt.Sprintf(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid();
+BEGIN;
+ALTER DATABASE %s RENAME TO %s;
+ALTER DATABASE %s RENAME TO %s;
+COMMIT;
+`, quoteLiteral(name), quoteIdent(name), quoteIdent(old), quoteIdent(tmp), quoteIdent(name))
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		// A terminated session may take a moment to exit; the rename
+		// itself waits up to 5 s for it, and we retry a few times.
+		if _, err = p.psql(ctx, pt, maint, script); err == nil || !strings.Contains(err.Error(), "being accessed by other users") {
+			break
+		}
+	}
+	if err != nil && live.AllowConn {
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		_, _ = p.psql(cctx, pt, maint, fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true;\n", quoteIdent(name)))
+	}
+	return err
+}
+
+// drop drops db (terminating stray sessions on servers that can).
+func (p *Postgres) drop(ctx context.Context, pt pgTarget, maint, db string, versionNum int) error {
+	stmt := fmt.Sprintf("DROP DATABASE IF EXISTS %s", quoteIdent(db))
+	if versionNum >= 130000 {
+		stmt += " WITH (FORCE)"
+	}
+	_, err := p.psql(ctx, pt, maint, stmt+";\n")
+	return err
+}
+
+func (p *Postgres) dropQuiet(ctx context.Context, pt pgTarget, maint, db string, versionNum int) {
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	_ = p.drop(cctx, pt, maint, db, versionNum)
+}
+
+// cleanupContext outlives ctx's cancellation, so that a cancelled restore
+// still removes what it created.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// pgCreateSQL creates tmp like the live database (or, when there is none,
+// with the encoding and locale recorded at dump time).
+func pgCreateSQL(tmp string, live *pgLive, recorded Info) string {
+	var b strings.Builder
+	q := quoteIdent(tmp)
+	fmt.Fprintf(&b, "CREATE DATABASE %s WITH TEMPLATE template0", q)
+	if live == nil {
+		if enc := recorded.Meta["encoding"]; enc != "" {
+			fmt.Fprintf(&b, " ENCODING %s", quoteLiteral(enc))
+		}
+		if c := recorded.Meta["collate"]; c != "" {
+			fmt.Fprintf(&b, " LC_COLLATE %s", quoteLiteral(c))
+		}
+		if c := recorded.Meta["ctype"]; c != "" {
+			fmt.Fprintf(&b, " LC_CTYPE %s", quoteLiteral(c))
+		}
+		b.WriteString(";\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, " OWNER %s ENCODING %s LC_COLLATE %s LC_CTYPE %s",
+		quoteIdent(live.Owner), quoteLiteral(live.Encoding), quoteLiteral(live.Collate), quoteLiteral(live.Ctype))
+	b.WriteString(pgLocaleProvider(live.Row))
+	if live.Tablespace != "" && live.Tablespace != "pg_default" {
+		fmt.Fprintf(&b, " TABLESPACE %s", quoteIdent(live.Tablespace))
+	}
+	fmt.Fprintf(&b, " CONNECTION LIMIT %d;\n", live.ConnLimit)
+	if live.HasACL {
+		fmt.Fprintf(&b, "REVOKE ALL ON DATABASE %s FROM PUBLIC;\nREVOKE ALL ON DATABASE %s FROM %s;\n", q, q, quoteIdent(live.Owner))
+		for _, g := range live.ACL {
+			to := "PUBLIC"
+			if g.Grantee != nil {
+				to = quoteIdent(*g.Grantee)
+			}
+			opt := ""
+			if g.Grantable {
+				opt = " WITH GRANT OPTION"
+			}
+			fmt.Fprintf(&b, "GRANT %s ON DATABASE %s TO %s%s;\n", g.Privilege, q, to, opt)
+		}
+	}
+	for _, s := range live.Settings {
+		in := ""
+		if s.Role != nil {
+			in = " IN ROLE " + quoteIdent(*s.Role)
+		}
+		for _, kv := range s.Config {
+			k, v, _ := strings.Cut(kv, "=")
+			fmt.Fprintf(&b, "ALTER DATABASE %s%s SET %s TO %s;\n", q, in, quoteIdent(k), pgSettingValue(k, v))
+		}
+	}
+	if live.Comment != nil {
+		fmt.Fprintf(&b, "COMMENT ON DATABASE %s IS %s;\n", q, quoteLiteral(*live.Comment))
+	}
+	return b.String()
+}
+
+// pgLocaleProvider repeats an ICU or builtin locale provider; the column
+// names changed across versions (daticulocale in 15-16, datlocale in 17).
+func pgLocaleProvider(row map[string]any) string {
+	str := func(k string) string { s, _ := row[k].(string); return s }
+	loc := str("datlocale")
+	if loc == "" {
+		loc = str("daticulocale")
+	}
+	switch str("datlocprovider") {
+	case "i":
+		s := " LOCALE_PROVIDER icu ICU_LOCALE " + quoteLiteral(loc)
+		if rules := str("daticurules"); rules != "" {
+			s += " ICU_RULES " + quoteLiteral(rules)
+		}
+		return s
+	case "b":
+		return " LOCALE_PROVIDER builtin BUILTIN_LOCALE " + quoteLiteral(loc)
+	}
+	return ""
+}
+
+// pgSettingValue renders a stored setting for ALTER DATABASE … SET. List
+// settings (search_path, …) are stored as an already quoted list and go
+// back unquoted, like pg_dump does.
+func pgSettingValue(k, v string) string {
+	switch strings.ToLower(k) {
+	case "search_path", "temp_tablespaces", "local_preload_libraries",
+		"session_preload_libraries", "shared_preload_libraries", "unix_socket_directories":
+		if v == "" {
+			return "''"
+		}
+		return v
+	}
+	return quoteLiteral(v)
+}
+
+// pgName appends suffix to name, shortening name (on a UTF-8 boundary) so
+// the result fits PostgreSQL's 63-byte identifiers instead of being
+// silently truncated by the server.
+func pgName(name, suffix string) string {
+	const max = 63
+	if len(name)+len(suffix) > max {
+		cut := max - len(suffix)
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut]
+	}
+	return name + suffix
+}
+
+func randSuffix() (string, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random name: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// stickyReader remembers the first read error other than io.EOF, so an
+// error the tool never reported (it stopped reading early, or it failed
+// first) is still seen.
+type stickyReader struct {
+	mu  sync.Mutex // a tool's stdin copier may outlive Wait after WaitDelay
+	r   io.Reader
+	err error
+	eof bool
+}
+
+func (s *stickyReader) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.eof {
+		return 0, io.EOF
+	}
+	n, err := s.r.Read(p)
+	switch {
+	case errors.Is(err, io.EOF):
+		s.eof = true
+	case err != nil:
+		s.err = err
+	}
+	return n, err
+}
+
+// drain reads what the tool left unread up to EOF, returning the first
+// read error.
+func (s *stickyReader) drain() error {
+	if _, err := io.Copy(io.Discard, s); err != nil {
+		return err
+	}
+	return s.failed()
+}
+
+func (s *stickyReader) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
