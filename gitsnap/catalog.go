@@ -147,10 +147,17 @@ func (s *Snap) loadCatalog(ctx context.Context) (*catalog, error) {
 
 // ListOptions filter List. Zero values match everything.
 type ListOptions struct {
-	Tag    string
-	Branch string
-	Status string
-	Limit  int
+	Tag       string
+	Branch    string
+	Status    string
+	CreatedBy string    // substring of created_by
+	Since     time.Time // created at or after
+	Until     time.Time // created at or before
+	// BeforeCommit: only snapshots created before this commit was
+	// committed (any revision git understands: a hash, a tag, HEAD~3).
+	BeforeCommit string
+	Where        []Condition // every condition must hold on performance_metrics
+	Limit        int
 }
 
 // List returns snapshots newest first (by recorded creation time).
@@ -159,15 +166,19 @@ func (s *Snap) List(ctx context.Context, o ListOptions) ([]*SnapshotInfo, error)
 	if err != nil {
 		return nil, err
 	}
+	until := o.Until
+	if o.BeforeCommit != "" {
+		t, err := s.commitTime(ctx, o.BeforeCommit)
+		if err != nil {
+			return nil, err
+		}
+		if until.IsZero() || t.Before(until) {
+			until = t.Add(-time.Nanosecond)
+		}
+	}
 	var out []*SnapshotInfo
 	for _, sn := range cat.snaps {
-		if o.Tag != "" && !sn.HasTag(o.Tag) {
-			continue
-		}
-		if o.Branch != "" && shortBranch(sn.Manifest.Branch) != shortBranch(o.Branch) {
-			continue
-		}
-		if o.Status != "" && sn.Status != o.Status {
+		if !o.match(sn, until) {
 			continue
 		}
 		out = append(out, sn)
@@ -178,13 +189,49 @@ func (s *Snap) List(ctx context.Context, o ListOptions) ([]*SnapshotInfo, error)
 	return out, nil
 }
 
-// Show resolves a name and returns the snapshot with its history.
-func (s *Snap) Show(ctx context.Context, name string) (*SnapshotInfo, error) {
+func (o ListOptions) match(sn *SnapshotInfo, until time.Time) bool {
+	switch {
+	case o.Tag != "" && !sn.HasTag(o.Tag),
+		o.Branch != "" && shortBranch(sn.Manifest.Branch) != shortBranch(o.Branch),
+		o.Status != "" && sn.Status != o.Status,
+		o.CreatedBy != "" && !strings.Contains(sn.Manifest.CreatedBy, o.CreatedBy),
+		!o.Since.IsZero() && sn.CreatedAt().Before(o.Since),
+		!until.IsZero() && sn.CreatedAt().After(until):
+		return false
+	}
+	for _, c := range o.Where {
+		if !c.Match(sn.Metrics) {
+			return false
+		}
+	}
+	return true
+}
+
+// commitTime resolves a revision with git and returns its committer time.
+func (s *Snap) commitTime(ctx context.Context, rev string) (time.Time, error) {
+	out, err := runGit(ctx, s.repo.Root(), "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		return time.Time{}, WithHint(fmt.Errorf("%w: unknown revision %q", ErrUsage, rev), "give a commit, tag or branch, e.g. HEAD~3")
+	}
+	h, err := ParseHash(strings.TrimSpace(out))
+	if err != nil {
+		return time.Time{}, err
+	}
+	c, err := s.repo.ReadCommit(ctx, h)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read commit %s: %w", rev, err)
+	}
+	return c.Committer.When, nil
+}
+
+// Show resolves a name and returns the snapshot with its history and
+// every artifact.
+func (s *Snap) Show(ctx context.Context, name string, opts ...ResolveOptions) (*SnapshotInfo, error) {
 	cat, err := s.loadCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	info, err := s.resolve(ctx, cat, name)
+	info, err := s.resolve(ctx, cat, name, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -43,11 +44,37 @@ func (v *Validation) Failures() []CheckFailure {
 	return out
 }
 
-// Validate runs the configured checks in kind order (health, smoke, full,
-// perf) in the worktree root. A failed health check stops the run; other
-// failures are collected so every failed check can be listed.
+// Validate runs the configured checks up to the configured level
+// ([snapshot] level, default all) in the worktree root.
 func (s *Snap) Validate(ctx context.Context) (*Validation, error) {
-	return runChecks(ctx, s.cfg.Check, s.repo.Root(), s.progress)
+	return s.ValidateLevel(ctx, "")
+}
+
+// ValidateLevel runs the checks whose kind is at or below level (health <
+// smoke < full < perf; "" = the configured level) in kind order. A failed
+// health check stops the run; other failures are collected so every
+// failed check can be listed.
+func (s *Snap) ValidateLevel(ctx context.Context, level string) (*Validation, error) {
+	if level == "" {
+		level = s.cfg.Snapshot.Level
+	}
+	if level == "" {
+		level = checkKinds[len(checkKinds)-1]
+	}
+	if !contains(checkKinds, level) {
+		return nil, WithHint(fmt.Errorf("%w: unknown validation level %q", ErrUsage, level), "use health, smoke, full or perf")
+	}
+	var checks []CheckConfig
+	for _, c := range s.cfg.Check {
+		if kindRank(c.Kind) <= kindRank(level) {
+			checks = append(checks, c)
+		}
+	}
+	v, err := runChecks(ctx, checks, s.repo.Root(), s.progress)
+	if v != nil {
+		v.Level = level
+	}
+	return v, err
 }
 
 func runChecks(ctx context.Context, checks []CheckConfig, dir string, p Progress) (*Validation, error) {
@@ -71,7 +98,6 @@ func runChecks(ctx context.Context, checks []CheckConfig, dir string, p Progress
 		}
 		p.Event(ProgressEvent{Kind: "check_done", Name: c.Name, Message: r.Status})
 		v.Checks = append(v.Checks, r)
-		v.Level = c.Kind
 		for k, val := range r.Metrics {
 			if v.Metrics == nil {
 				v.Metrics = map[string]float64{}
@@ -170,9 +196,19 @@ func (o *outputSink) tail() string {
 
 var metricLine = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(-?[0-9.eE+-]+)\s*$`)
 
-// parseMetrics reads `name=value` lines.
+// parseMetrics reads a perf check's output: one JSON object of numbers
+// (nested objects flatten to "a.b"), or `name=value` lines.
 func parseMetrics(out []byte) map[string]float64 {
 	m := map[string]float64{}
+	if trimmed := bytes.TrimSpace(out); len(trimmed) > 0 && trimmed[0] == '{' {
+		var obj map[string]any
+		if json.Unmarshal(trimmed, &obj) == nil {
+			flattenMetrics("", obj, m)
+			if len(m) > 0 {
+				return m
+			}
+		}
+	}
 	for _, l := range strings.Split(string(out), "\n") {
 		if g := metricLine.FindStringSubmatch(l); g != nil {
 			var f float64
@@ -185,6 +221,17 @@ func parseMetrics(out []byte) map[string]float64 {
 		return nil
 	}
 	return m
+}
+
+func flattenMetrics(prefix string, obj map[string]any, out map[string]float64) {
+	for k, v := range obj {
+		switch x := v.(type) {
+		case float64:
+			out[prefix+k] = x
+		case map[string]any:
+			flattenMetrics(prefix+k+".", x, out)
+		}
+	}
 }
 
 // runHTTPCheck probes a URL, retrying with exponential backoff until

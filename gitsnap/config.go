@@ -27,6 +27,9 @@ type Config struct {
 type SnapshotConfig struct {
 	Scopes       []string `toml:"scopes"`         // what a plain create captures
 	TagKnownGood *bool    `toml:"tag_known_good"` // default true
+	// Level is how deep create validates by default: health, smoke, full
+	// or perf (every check up to and including that kind). Default perf: all.
+	Level string `toml:"level"`
 }
 
 // PathsConfig is [config]: glob patterns from the repo root.

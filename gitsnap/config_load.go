@@ -213,6 +213,9 @@ func (c *Config) Validate() error {
 			return bad("check %q: negative duration", ch.Name)
 		}
 	}
+	if c.Snapshot.Level != "" && !contains(checkKinds, c.Snapshot.Level) {
+		return bad("snapshot.level: %q (want health, smoke, full or perf)", c.Snapshot.Level)
+	}
 	switch c.Hooks.PrePush.Require {
 	case "", "validated", "known-good", "off":
 	default:

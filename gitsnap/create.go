@@ -16,6 +16,7 @@ type CreateOptions struct {
 	Scopes     []string // empty: the configured [snapshot] scopes
 	Tags       []string // extra tags
 	NoValidate bool     // skip the checks; the snapshot is "unvalidated"
+	Level      string   // validation depth: health, smoke, full, perf ("" = configured)
 	// Validation, when set, is used instead of running the checks (try and
 	// deploy validate before they snapshot).
 	Validation *Validation
@@ -67,7 +68,7 @@ func (s *Snap) Create(ctx context.Context, o CreateOptions) (*CreateResult, erro
 	}
 	if v == nil && !o.NoValidate && !o.safety {
 		s.progress.Event(ProgressEvent{Kind: "step", Name: "validate", Message: fmt.Sprintf("running %d check(s)", len(s.cfg.Check))})
-		if v, err = s.Validate(ctx); err != nil {
+		if v, err = s.ValidateLevel(ctx, o.Level); err != nil {
 			return nil, fmt.Errorf("run checks: %w", err)
 		}
 	}

@@ -7,19 +7,30 @@ import (
 	"strings"
 )
 
+// ResolveOptions widen name resolution.
+type ResolveOptions struct {
+	// AnyBranch lets known-good pick a snapshot from any branch, not only
+	// the current one.
+	AnyBranch bool
+}
+
 // Resolve finds the snapshot a user names: a full id or unique id prefix,
 // a unique prefix of the snapshot commit hash, "latest", "known-good"
 // (the newest known-good snapshot of the current branch), a tag, each with
 // an optional "~N" (the N-th older one).
-func (s *Snap) Resolve(ctx context.Context, name string) (*SnapshotInfo, error) {
+func (s *Snap) Resolve(ctx context.Context, name string, opts ...ResolveOptions) (*SnapshotInfo, error) {
 	cat, err := s.loadCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.resolve(ctx, cat, name)
+	return s.resolve(ctx, cat, name, opts...)
 }
 
-func (s *Snap) resolve(ctx context.Context, cat *catalog, name string) (*SnapshotInfo, error) {
+func (s *Snap) resolve(ctx context.Context, cat *catalog, name string, opts ...ResolveOptions) (*SnapshotInfo, error) {
+	var o ResolveOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	if name == "" || strings.ContainsAny(name, " \t\n\x00") {
 		return nil, WithHint(fmt.Errorf("%w: invalid snapshot name %q", ErrUsage, name), "name a snapshot by id, id prefix, commit prefix, latest, known-good or a tag")
 	}
@@ -54,13 +65,13 @@ func (s *Snap) resolve(ctx context.Context, cat *catalog, name string) (*Snapsho
 				continue
 			}
 			any = append(any, sn)
-			if head.Branch == "" || shortBranch(sn.Manifest.Branch) == shortBranch(head.Branch) {
+			if o.AnyBranch || head.Branch == "" || shortBranch(sn.Manifest.Branch) == shortBranch(head.Branch) {
 				mine = append(mine, sn)
 			}
 		}
 		if len(mine) == 0 && len(any) > 0 {
 			return nil, WithHint(fmt.Errorf("%w: no known-good snapshot on branch %s", ErrSnapshotNotFound, shortBranch(head.Branch)),
-				"known-good snapshots exist on other branches, e.g. %s (%s); name it by id", any[0].ID, shortBranch(any[0].Manifest.Branch))
+				"known-good snapshots exist on other branches, e.g. %s (%s); pass --any-branch or name it by id", any[0].ID, shortBranch(any[0].Manifest.Branch))
 		}
 		return pick(mine, "known-good on branch "+shortBranch(head.Branch))
 	}

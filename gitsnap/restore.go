@@ -16,6 +16,8 @@ type RestoreOptions struct {
 	DryRun   bool     // plan only
 	Validate *bool    // nil: [restore] validate (true when checks exist)
 	NoCode   bool     // leave code (HEAD and tracked files) alone
+	// AnyBranch lets known-good pick a snapshot from any branch.
+	AnyBranch bool
 	// Confirm is asked with the plan before anything changes; returning
 	// false aborts with ErrAborted. nil means confirmed (--yes).
 	Confirm func(*RestorePlan) (bool, error)
@@ -70,7 +72,7 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 	if err != nil {
 		return nil, err
 	}
-	target, err := s.resolve(ctx, cat, name)
+	target, err := s.resolve(ctx, cat, name, ResolveOptions{AnyBranch: o.AnyBranch})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ EXIT STATUS
 			&cli.StringSliceFlag{Name: "scope", Aliases: []string{"s"}, Usage: "capture only this scope (repeatable): code, config, dependencies, files, database, full"},
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "add a tag (repeatable)"},
 			&cli.BoolFlag{Name: "no-validate", Usage: "skip the checks: an unvalidated snapshot, never known-good"},
+			&cli.StringFlag{Name: "level", Usage: "validate up to this check kind: health, smoke, full, perf (default: [snapshot] level)"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -42,7 +43,7 @@ EXIT STATUS
 			}
 			res, err := snap.Create(c.Context, gitsnap.CreateOptions{
 				Message: c.String("message"), Scopes: splitList(c.StringSlice("scope")),
-				Tags: splitList(c.StringSlice("tag")), NoValidate: c.Bool("no-validate"),
+				Tags: splitList(c.StringSlice("tag")), NoValidate: c.Bool("no-validate"), Level: c.String("level"),
 			})
 			var ve *gitsnap.ValidationError
 			if errors.As(err, &ve) && !e.json {
@@ -60,7 +61,7 @@ EXIT STATUS
 			s := res.Snapshot
 			status := "unvalidated"
 			if res.Validation != nil {
-				status = fmt.Sprintf("validated (%d of %d checks passed)", len(res.Validation.Checks), len(res.Validation.Checks))
+				status = fmt.Sprintf("validated: %d check(s) passed at level %s", len(res.Validation.Checks), res.Validation.Level)
 			}
 			fmt.Fprintf(e.stdout, "created %s\n", s.ID)
 			fmt.Fprintf(e.stdout, "  scopes: %s\n  status: %s\n", strings.Join(s.Manifest.Scopes, ", "), status)

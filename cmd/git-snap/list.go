@@ -17,7 +17,8 @@ func listCommand(e *env) *cli.Command {
 		Aliases:   []string{"ls"},
 		Usage:     "list snapshots, newest first",
 		ArgsUsage: " ",
-		Description: `Lists snapshots by recorded creation time, newest first.
+		Description: `Lists snapshots by recorded creation time (never file times), newest first.
+Filters combine with AND.
 
 EXIT STATUS
    0   success (also when nothing matches)
@@ -27,6 +28,11 @@ EXIT STATUS
 			&cli.StringFlag{Name: "tag", Usage: "only snapshots with this tag"},
 			&cli.StringFlag{Name: "branch", Usage: "only snapshots taken on this branch"},
 			&cli.StringFlag{Name: "status", Usage: "only this validation status: passed, failed, unknown"},
+			&cli.StringFlag{Name: "created-by", Usage: "only snapshots whose created_by contains this"},
+			&cli.StringFlag{Name: "since", Usage: "created at or after: 7d, 36h, 30m, 2w, 2026-11-01 or 2026-11-01T14:30"},
+			&cli.StringFlag{Name: "until", Usage: "created at or before (same forms as --since)"},
+			&cli.StringFlag{Name: "before-commit", Usage: "created before this commit (hash, tag, HEAD~3) was committed"},
+			&cli.StringFlag{Name: "where", Usage: "performance metric conditions, e.g. 'p95_ms<100 AND error_rate<=0.01'"},
 			&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Usage: "at most N snapshots"},
 		),
 		Action: func(c *cli.Context) error {
@@ -35,11 +41,33 @@ EXIT STATUS
 			default:
 				return usageError("use passed, failed or unknown", "invalid --status %q", c.String("status"))
 			}
+			o := gitsnap.ListOptions{Tag: c.String("tag"), Branch: c.String("branch"), Status: c.String("status"),
+				CreatedBy: c.String("created-by"), BeforeCommit: c.String("before-commit"), Limit: c.Int("limit")}
+			if c.Int("limit") < 0 {
+				return usageError("give a positive number", "invalid --limit %d", c.Int("limit"))
+			}
+			var err error
+			now := time.Now()
+			if v := c.String("since"); v != "" {
+				if o.Since, err = gitsnap.ParseTimeBound(v, now); err != nil {
+					return err
+				}
+			}
+			if v := c.String("until"); v != "" {
+				if o.Until, err = gitsnap.ParseTimeBound(v, now); err != nil {
+					return err
+				}
+			}
+			if v := c.String("where"); v != "" {
+				if o.Where, err = gitsnap.ParseWhere(v); err != nil {
+					return err
+				}
+			}
 			snap, err := e.open(c)
 			if err != nil {
 				return err
 			}
-			list, err := snap.List(c.Context, gitsnap.ListOptions{Tag: c.String("tag"), Branch: c.String("branch"), Status: c.String("status"), Limit: c.Int("limit")})
+			list, err := snap.List(c.Context, o)
 			if err != nil {
 				return err
 			}

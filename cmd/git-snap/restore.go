@@ -19,7 +19,7 @@ func restoreCommand(e *env) *cli.Command {
 pre-restore safety snapshot, runs [restore] stop, restores each scope, runs
 [restore] start, validates, and rolls back to the safety snapshot if anything
 fails. Files are written atomically; files are removed only inside each scope's
-patterns. Without an argument it restores known-good.
+patterns. Without an argument, a terminal shows a picker of recent snapshots.
 
 EXIT STATUS
    0   restored (and validated, when checks are configured)
@@ -36,20 +36,23 @@ EXIT STATUS
 			&cli.BoolFlag{Name: "validate", Usage: "run the checks after restoring (default: [restore] validate)"},
 			&cli.BoolFlag{Name: "no-validate", Usage: "do not run the checks after restoring"},
 			&cli.BoolFlag{Name: "no-code", Usage: "leave HEAD and tracked files alone"},
+			&cli.BoolFlag{Name: "any-branch", Usage: "known-good may come from any branch"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return usageError("git snap restore [<snapshot>]", "restore takes one snapshot name")
 			}
 			name := c.Args().First()
-			if name == "" {
-				name = gitsnap.TagKnownGood
-			}
 			snap, err := e.open(c)
 			if err != nil {
 				return err
 			}
-			o := gitsnap.RestoreOptions{Scopes: splitList(c.StringSlice("scope")), DryRun: c.Bool("dry-run"), NoCode: c.Bool("no-code")}
+			if name == "" {
+				if name, err = e.pick(c, snap); err != nil {
+					return err
+				}
+			}
+			o := gitsnap.RestoreOptions{Scopes: splitList(c.StringSlice("scope")), DryRun: c.Bool("dry-run"), NoCode: c.Bool("no-code"), AnyBranch: c.Bool("any-branch")}
 			if c.IsSet("validate") || c.IsSet("no-validate") {
 				v := c.Bool("validate") && !c.Bool("no-validate")
 				o.Validate = &v

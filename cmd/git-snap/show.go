@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/git-snap/git-snap/gitsnap"
 )
 
 func showCommand(e *env) *cli.Command {
@@ -20,7 +22,7 @@ EXIT STATUS
    0   success
    10  no such snapshot, or the name is ambiguous
    128 not a git repository`,
-		Flags: commonFlags(e),
+		Flags: append(commonFlags(e), &cli.BoolFlag{Name: "any-branch", Usage: "known-good may come from any branch"}),
 		Action: func(c *cli.Context) error {
 			name := c.Args().First()
 			if c.NArg() != 1 {
@@ -30,7 +32,7 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			s, err := snap.Show(c.Context, name)
+			s, err := snap.Show(c.Context, name, gitsnap.ResolveOptions{AnyBranch: c.Bool("any-branch")})
 			if err != nil {
 				return err
 			}
