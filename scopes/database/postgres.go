@@ -64,17 +64,14 @@ func (p *Postgres) psql(ctx context.Context, pt pgTarget, db, script string) (st
 
 // pgFacts is what Inspect reads from the server.
 type pgFacts struct {
-	VersionNum int      `json:"version_num"`
-	Version    string   `json:"version"`
-	Size       int64    `json:"size"`
-	Tables     []string `json:"tables"`
-	Encoding   string   `json:"encoding"`
-	Collate    string   `json:"collate"`
-	Ctype      string   `json:"ctype"`
-	Owner      string   `json:"owner"`
+	VersionNum int         `json:"version_num"`
+	Version    string      `json:"version"`
+	Size       int64       `json:"size"`
+	Tables     []string    `json:"tables"`
+	Database   *pgDatabase `json:"database"`
 }
 
-const pgInspectSQL = `SELECT json_build_object(
+var pgInspectSQL = `SELECT json_build_object(
  'version_num', current_setting('server_version_num')::int,
  'version', current_setting('server_version'),
  'size', pg_database_size(current_database()),
@@ -82,11 +79,7 @@ const pgInspectSQL = `SELECT json_build_object(
    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema'
      AND n.nspname !~ '^pg_(catalog|toast|temp_|toast_temp_)'), '[]'::json),
- 'encoding', pg_encoding_to_char(d.encoding),
- 'collate', d.datcollate,
- 'ctype', d.datctype,
- 'owner', pg_get_userbyid(d.datdba))
-FROM pg_database d WHERE d.datname = current_database();
+ 'database', ` + fmt.Sprintf(pgDatabaseSQL, "d.datname = current_database()") + `);
 `
 
 // Inspect implements Driver: server version, database size, tables and
@@ -115,11 +108,14 @@ func (p *Postgres) inspect(ctx context.Context, pt pgTarget) (Info, error) {
 		Tables:        f.Tables,
 		Meta: map[string]string{
 			"server_version_num": strconv.Itoa(f.VersionNum),
-			"encoding":           f.Encoding,
-			"collate":            f.Collate,
-			"ctype":              f.Ctype,
-			"owner":              f.Owner,
 		},
+	}
+	if f.Database != nil {
+		b, err := json.Marshal(f.Database)
+		if err != nil {
+			return Info{}, fmt.Errorf("database %s: encode facts: %w", pt.label, err)
+		}
+		info.Meta["pg_database"] = string(b)
 	}
 	if pt.query != "" {
 		v, err := p.psql(ctx, pt, pt.conn.dbname, pt.query+"\n;\n")

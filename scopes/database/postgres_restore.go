@@ -14,23 +14,26 @@ import (
 	"unicode/utf8"
 )
 
-// pgLive describes the database being replaced, read from pg_database so
-// the temporary database is created like it (owner, encoding, locale,
-// connection limit, database ACL, per-database settings, comment): pg_dump
-// without --create does not carry those, and the restore must not lose them.
-type pgLive struct {
+// pgDatabase is a pg_database row in portable form: owner, encoding,
+// locale, connection limit, database ACL, per-database settings and
+// comment. pg_dump without --create carries none of them, so Dump records
+// them in Info.Meta["pg_database"] and Restore creates the temporary
+// database with them.
+type pgDatabase struct {
 	Owner      string          `json:"owner"`
 	Encoding   string          `json:"encoding"`
 	Collate    string          `json:"collate"`
 	Ctype      string          `json:"ctype"`
-	Row        map[string]any  `json:"row"` // to_jsonb(pg_database): provider columns vary by version
+	Provider   string          `json:"provider"` // c(libc), i(cu), b(uiltin)
+	Locale     string          `json:"locale,omitempty"`
+	ICURules   string          `json:"icu_rules,omitempty"`
 	AllowConn  bool            `json:"allow_conn"`
 	ConnLimit  int             `json:"conn_limit"`
 	Tablespace string          `json:"tablespace"`
 	HasACL     bool            `json:"has_acl"`
-	ACL        []pgGrant       `json:"acl"`
-	Settings   []pgRoleSetting `json:"settings"`
-	Comment    *string         `json:"comment"`
+	ACL        []pgGrant       `json:"acl,omitempty"`
+	Settings   []pgRoleSetting `json:"settings,omitempty"`
+	Comment    *string         `json:"comment,omitempty"`
 }
 
 type pgGrant struct {
@@ -44,32 +47,46 @@ type pgRoleSetting struct {
 	Config []string `json:"config"`
 }
 
-type pgServer struct {
-	VersionNum int     `json:"version_num"`
-	Live       *pgLive `json:"live"`
-}
-
-const pgLiveSQL = `SELECT json_build_object(
- 'version_num', current_setting('server_version_num')::int,
- 'live', (SELECT json_build_object(
+// pgDatabaseSQL selects one pg_database row (%s: the WHERE condition on
+// d) as a pgDatabase JSON object, or NULL. Version-dependent columns are
+// read through to_jsonb (daticulocale in 15-16, datlocale from 17).
+const pgDatabaseSQL = `(SELECT json_build_object(
    'owner', pg_get_userbyid(d.datdba),
    'encoding', pg_encoding_to_char(d.encoding),
    'collate', d.datcollate, 'ctype', d.datctype,
-   'row', to_jsonb(d) - 'datacl',
+   'provider', coalesce(to_jsonb(d)->>'datlocprovider', 'c'),
+   'locale', coalesce(to_jsonb(d)->>'datlocale', to_jsonb(d)->>'daticulocale'),
+   'icu_rules', to_jsonb(d)->>'daticurules',
    'allow_conn', d.datallowconn, 'conn_limit', d.datconnlimit,
    'tablespace', (SELECT spcname FROM pg_tablespace WHERE oid = d.dattablespace),
    'has_acl', d.datacl IS NOT NULL,
    'acl', (SELECT json_agg(json_build_object(
        'grantee', CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END,
-       'privilege', a.privilege_type, 'grantable', a.is_grantable))
+       'privilege', a.privilege_type, 'grantable', a.is_grantable) ORDER BY a.grantee, a.privilege_type)
      FROM aclexplode(d.datacl) a),
    'settings', (SELECT json_agg(json_build_object(
        'role', CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END,
-       'config', s.setconfig))
+       'config', s.setconfig) ORDER BY s.setrole)
      FROM pg_db_role_setting s WHERE s.setdatabase = d.oid),
    'comment', shobj_description(d.oid, 'pg_database'))
-  FROM pg_database d WHERE d.datname = %s));
-`
+  FROM pg_database d WHERE %s)`
+
+type pgServer struct {
+	VersionNum int         `json:"version_num"`
+	Live       *pgDatabase `json:"live"`
+}
+
+var pgLiveSQL = `SELECT json_build_object('version_num', current_setting('server_version_num')::int, 'live', ` +
+	fmt.Sprintf(pgDatabaseSQL, "d.datname = %s") + ");\n"
+
+// recordedDatabase reads the pg_database facts Dump recorded, nil if none.
+func recordedDatabase(recorded Info) *pgDatabase {
+	var d pgDatabase
+	if s := recorded.Meta["pg_database"]; s == "" || json.Unmarshal([]byte(s), &d) != nil || d.Owner == "" {
+		return nil
+	}
+	return &d
+}
 
 // Restore implements Driver. It creates <name>__gitsnap_tmp_<rand> like the
 // live database, runs pg_restore --exit-on-error into it from r, checks r
@@ -111,7 +128,7 @@ func (p *Postgres) Restore(ctx context.Context, t Target, r io.Reader, recorded 
 			p.dropQuiet(ctx, pt, maint, tmp, srv.VersionNum)
 		}
 	}()
-	if _, err := p.psql(ctx, pt, maint, pgCreateSQL(tmp, srv.Live, recorded)); err != nil {
+	if _, err := p.psql(ctx, pt, maint, pgCreateSQL(tmp, srv.Live, recordedDatabase(recorded))); err != nil {
 		return fmt.Errorf("create temporary database: %w", err)
 	}
 	if err := p.load(ctx, pt, tmp, r); err != nil {
@@ -155,7 +172,7 @@ func (p *Postgres) load(ctx context.Context, pt pgTarget, db string, r io.Reader
 // swap puts tmp in place of name in one transaction. The live database
 // first stops accepting connections and its sessions are terminated;
 // both are undone if the swap fails.
-func (p *Postgres) swap(ctx context.Context, pt pgTarget, maint, name, tmp, old string, live *pgLive) error {
+func (p *Postgres) swap(ctx context.Context, pt pgTarget, maint, name, tmp, old string, live *pgDatabase) error {
 	if live == nil {
 		_, err := p.psql(ctx, pt, maint, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s;\n", quoteIdent(tmp), quoteIdent(name)))
 		return err
@@ -209,35 +226,46 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
-// pgCreateSQL creates tmp like the live database (or, when there is none,
-// with the encoding and locale recorded at dump time).
-func pgCreateSQL(tmp string, live *pgLive, recorded Info) string {
+// pgCreateSQL creates tmp for the restore. What belongs to the snapshot
+// (owner, connection limit, ACL, settings, comment) comes from snap, the
+// facts recorded at dump time, falling back to the live database; what
+// belongs to this server (encoding, locale, tablespace) comes from the
+// live database, falling back to snap. With neither, server defaults.
+func pgCreateSQL(tmp string, live, snap *pgDatabase) string {
+	props, place := snap, live
+	if props == nil {
+		props = live
+	}
+	if place == nil {
+		place = snap
+	}
 	var b strings.Builder
 	q := quoteIdent(tmp)
 	fmt.Fprintf(&b, "CREATE DATABASE %s WITH TEMPLATE template0", q)
-	if live == nil {
-		if enc := recorded.Meta["encoding"]; enc != "" {
-			fmt.Fprintf(&b, " ENCODING %s", quoteLiteral(enc))
+	if place != nil {
+		fmt.Fprintf(&b, " ENCODING %s LC_COLLATE %s LC_CTYPE %s",
+			quoteLiteral(place.Encoding), quoteLiteral(place.Collate), quoteLiteral(place.Ctype))
+		switch place.Provider {
+		case "i":
+			fmt.Fprintf(&b, " LOCALE_PROVIDER icu ICU_LOCALE %s", quoteLiteral(place.Locale))
+			if place.ICURules != "" {
+				fmt.Fprintf(&b, " ICU_RULES %s", quoteLiteral(place.ICURules))
+			}
+		case "b":
+			fmt.Fprintf(&b, " LOCALE_PROVIDER builtin BUILTIN_LOCALE %s", quoteLiteral(place.Locale))
 		}
-		if c := recorded.Meta["collate"]; c != "" {
-			fmt.Fprintf(&b, " LC_COLLATE %s", quoteLiteral(c))
+		if place == live && live.Tablespace != "" && live.Tablespace != "pg_default" {
+			fmt.Fprintf(&b, " TABLESPACE %s", quoteIdent(live.Tablespace))
 		}
-		if c := recorded.Meta["ctype"]; c != "" {
-			fmt.Fprintf(&b, " LC_CTYPE %s", quoteLiteral(c))
-		}
+	}
+	if props == nil {
 		b.WriteString(";\n")
 		return b.String()
 	}
-	fmt.Fprintf(&b, " OWNER %s ENCODING %s LC_COLLATE %s LC_CTYPE %s",
-		quoteIdent(live.Owner), quoteLiteral(live.Encoding), quoteLiteral(live.Collate), quoteLiteral(live.Ctype))
-	b.WriteString(pgLocaleProvider(live.Row))
-	if live.Tablespace != "" && live.Tablespace != "pg_default" {
-		fmt.Fprintf(&b, " TABLESPACE %s", quoteIdent(live.Tablespace))
-	}
-	fmt.Fprintf(&b, " CONNECTION LIMIT %d;\n", live.ConnLimit)
-	if live.HasACL {
-		fmt.Fprintf(&b, "REVOKE ALL ON DATABASE %s FROM PUBLIC;\nREVOKE ALL ON DATABASE %s FROM %s;\n", q, q, quoteIdent(live.Owner))
-		for _, g := range live.ACL {
+	fmt.Fprintf(&b, " OWNER %s CONNECTION LIMIT %d;\n", quoteIdent(props.Owner), props.ConnLimit)
+	if props.HasACL {
+		fmt.Fprintf(&b, "REVOKE ALL ON DATABASE %s FROM PUBLIC;\nREVOKE ALL ON DATABASE %s FROM %s;\n", q, q, quoteIdent(props.Owner))
+		for _, g := range props.ACL {
 			to := "PUBLIC"
 			if g.Grantee != nil {
 				to = quoteIdent(*g.Grantee)
@@ -249,7 +277,7 @@ func pgCreateSQL(tmp string, live *pgLive, recorded Info) string {
 			fmt.Fprintf(&b, "GRANT %s ON DATABASE %s TO %s%s;\n", g.Privilege, q, to, opt)
 		}
 	}
-	for _, s := range live.Settings {
+	for _, s := range props.Settings {
 		in := ""
 		if s.Role != nil {
 			in = " IN ROLE " + quoteIdent(*s.Role)
@@ -259,31 +287,10 @@ func pgCreateSQL(tmp string, live *pgLive, recorded Info) string {
 			fmt.Fprintf(&b, "ALTER DATABASE %s%s SET %s TO %s;\n", q, in, quoteIdent(k), pgSettingValue(k, v))
 		}
 	}
-	if live.Comment != nil {
-		fmt.Fprintf(&b, "COMMENT ON DATABASE %s IS %s;\n", q, quoteLiteral(*live.Comment))
+	if props.Comment != nil {
+		fmt.Fprintf(&b, "COMMENT ON DATABASE %s IS %s;\n", q, quoteLiteral(*props.Comment))
 	}
 	return b.String()
-}
-
-// pgLocaleProvider repeats an ICU or builtin locale provider; the column
-// names changed across versions (daticulocale in 15-16, datlocale in 17).
-func pgLocaleProvider(row map[string]any) string {
-	str := func(k string) string { s, _ := row[k].(string); return s }
-	loc := str("datlocale")
-	if loc == "" {
-		loc = str("daticulocale")
-	}
-	switch str("datlocprovider") {
-	case "i":
-		s := " LOCALE_PROVIDER icu ICU_LOCALE " + quoteLiteral(loc)
-		if rules := str("daticurules"); rules != "" {
-			s += " ICU_RULES " + quoteLiteral(rules)
-		}
-		return s
-	case "b":
-		return " LOCALE_PROVIDER builtin BUILTIN_LOCALE " + quoteLiteral(loc)
-	}
-	return ""
 }
 
 // pgSettingValue renders a stored setting for ALTER DATABASE … SET. List
