@@ -396,3 +396,30 @@ func TestPostgresFailedRestoreKeepsLive(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresRestoreMissingDatabase restores a snapshot whose database
+// was dropped: it is created with the properties recorded at dump time.
+func TestPostgresRestoreMissingDatabase(t *testing.T) {
+	ctx := context.Background()
+	admin := pgAdminURL(t)
+	role := pgRole(t, admin)
+	admin, url, name := pgTestDB(t)
+	pgFixture(t, url, name, role)
+	want := pgFingerprint(t, url)
+	d := NewPostgres(ExecRunner{})
+	var dump bytes.Buffer
+	info, err := d.Dump(ctx, pgTestTarget(url), &dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgSQL(t, admin, fmt.Sprintf("DROP DATABASE %s;", quoteIdent(name)))
+	if err := d.Restore(ctx, pgTestTarget(url), &dump, info); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, pgFingerprint(t, url)); diff != "" {
+		t.Errorf("restored database differs (-want +got):\n%s", diff)
+	}
+	if left := pgLeftovers(t, admin, name); len(left) > 0 {
+		t.Errorf("restore left databases behind: %v", left)
+	}
+}
