@@ -1,0 +1,210 @@
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/git-snap/git-snap/gitsnap"
+)
+
+// sqliteSidecars are the files SQLite keeps next to a database. After the
+// rename they belong to the old file and would be replayed into the new
+// one (a stale -wal or hot -journal corrupts it), so they go.
+var sqliteSidecars = []string{"-wal", "-shm", "-journal"}
+
+// Restore implements Driver (see SQLite for the steps). The swap happens
+// only after r returned io.EOF, so a dump that fails its digest check is
+// never installed.
+func (d *SQLite) Restore(ctx context.Context, t Target, r io.Reader, recorded Info) error {
+	p, err := sqlitePath(t)
+	if err != nil {
+		return err
+	}
+	name := t.Config.Name
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("database %s: create directory: %w", name, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(p)+".git-snap-*.tmp")
+	if err != nil {
+		return gitsnap.WithHint(fmt.Errorf("database %s: create temporary file: %w", name, err),
+			"the directory of %s must be writable", t.Config.Path)
+	}
+	tmpPath := tmp.Name()
+	installed := false
+	defer func() {
+		if !installed {
+			_ = tmp.Close()
+			removeSQLiteFiles(tmpPath)
+		}
+	}()
+
+	if _, err := io.Copy(tmp, ctxReader{ctx: ctx, r: r}); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("database %s: restore: %w", name, ctx.Err())
+		}
+		return gitsnap.WithHint(fmt.Errorf("database %s: read dump: %w", name, err),
+			"the live database was not touched; run git snap check to find damaged snapshot objects")
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("database %s: sync temporary file: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("database %s: close temporary file: %w", name, err)
+	}
+	if err := sqlitePrepare(ctx, tmpPath, recorded.Meta["journal_mode"] == "wal"); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("database %s: restore: %w", name, ctx.Err())
+		}
+		return gitsnap.WithHint(fmt.Errorf("database %s: the dump is not a valid SQLite database: %w", name, err),
+			"the live database was not touched; the snapshot's dump is damaged")
+	}
+	mode := fs.FileMode(0o644)
+	if fi, err := os.Stat(p); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	if err := os.Chmod(tmpPath, mode); err != nil {
+		return fmt.Errorf("database %s: chmod temporary file: %w", name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("database %s: restore: %w", name, err)
+	}
+
+	// Settle the old database so its sidecar files hold nothing we could
+	// lose or replay: checkpoint a WAL, roll back a hot journal. If it
+	// cannot be opened (corrupt, not a database) its sidecars are removed
+	// now, before the rename, so they never meet the new file.
+	if _, err := os.Stat(p); err == nil {
+		if err := sqliteSettle(ctx, p); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("database %s: restore: %w", name, ctx.Err())
+			}
+			removeSidecars(p)
+		}
+	}
+	if err := os.Rename(tmpPath, p); err != nil {
+		return fmt.Errorf("database %s: install restored file: %w", name, err)
+	}
+	installed = true
+	removeSidecars(p)
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("database %s: sync directory: %w", name, err)
+	}
+	return nil
+}
+
+// sqlitePrepare checks a restored file with PRAGMA integrity_check and
+// puts it back in WAL mode when the captured database was (VACUUM INTO
+// always writes a rollback-journal file), then syncs it.
+func sqlitePrepare(ctx context.Context, path string, wal bool) error {
+	db, err := sqliteOpen(path, "rw")
+	if err != nil {
+		return err
+	}
+	check := func() error {
+		rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var problems []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			if line != "ok" {
+				problems = append(problems, line)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("integrity_check: %s", oneLine(strings.Join(problems, "; ")))
+		}
+		if wal {
+			var m string
+			if err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = check()
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// Closing the last connection checkpoints and removes the WAL; make
+	// sure nothing is left beside the file that would have to travel with it.
+	for _, s := range sqliteSidecars {
+		if fi, err := os.Stat(path + s); err == nil && fi.Size() > 0 && s != "-shm" {
+			return fmt.Errorf("unexpected %s file left after the check", s)
+		}
+		_ = os.Remove(path + s)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// sqliteSettle opens the old database read-write, checkpoints and
+// truncates its WAL and reads the schema (which rolls back a hot journal).
+func sqliteSettle(ctx context.Context, path string) error {
+	db, err := sqliteOpen(path, "rw")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+		return err
+	}
+	var busy, logFrames, checkpointed int
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return err
+	}
+	if busy != 0 {
+		return errors.New("the database is busy: another process holds it open")
+	}
+	return db.Close()
+}
+
+func removeSidecars(path string) {
+	for _, s := range sqliteSidecars {
+		_ = os.Remove(path + s)
+	}
+}
+
+func removeSQLiteFiles(path string) {
+	_ = os.Remove(path)
+	removeSidecars(path)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
