@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -111,16 +111,41 @@ func orNone(s string) string {
 }
 
 // CompareVersions compares two schema versions: numerically when both are
-// numbers (any length of digits, or decimals), otherwise lexically. It
-// returns -1, 0 or +1.
+// numbers or dotted numbers ("20240501120000", "1.10" > "1.9"), of any
+// length, otherwise lexically. It returns -1, 0 or +1.
 func CompareVersions(a, b string) int {
 	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
-	x, okA := new(big.Float).SetPrec(256).SetString(a)
-	y, okB := new(big.Float).SetPrec(256).SetString(b)
-	if okA && okB && x != nil && y != nil {
-		return x.Cmp(y)
+	if !dottedNumber.MatchString(a) || !dottedNumber.MatchString(b) {
+		return strings.Compare(a, b)
 	}
-	return strings.Compare(a, b)
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		x, y := "0", "0"
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		if c := compareDigits(x, y); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+var dottedNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+
+// compareDigits compares two decimal digit strings as numbers.
+func compareDigits(x, y string) int {
+	x, y = strings.TrimLeft(x, "0"), strings.TrimLeft(y, "0")
+	if len(x) != len(y) {
+		if len(x) < len(y) {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(x, y)
 }
 
 // HumanSize formats a byte count with binary units ("1.5 MiB").
