@@ -22,7 +22,9 @@ import (
 // TestExitCode: every error class maps to its documented code, wrapped or
 // not, and the most specific outcome wins.
 func TestExitCode(t *testing.T) {
-	wrap := func(err error) error { return fmt.Errorf("outer: %w", gitsnap.WithHint(fmt.Errorf("inner: %w", err), "hint")) }
+	wrap := func(err error) error {
+		return fmt.Errorf("outer: %w", gitsnap.WithHint(fmt.Errorf("inner: %w", err), "hint"))
+	}
 	tests := []struct {
 		name string
 		err  error
