@@ -4,6 +4,7 @@ import (
 	"github.com/git-snap/git-snap/gitsnap"
 	"github.com/git-snap/git-snap/scopes/code"
 	"github.com/git-snap/git-snap/scopes/config"
+	"github.com/git-snap/git-snap/scopes/database"
 	"github.com/git-snap/git-snap/scopes/deps"
 	"github.com/git-snap/git-snap/scopes/files"
 )
@@ -21,5 +22,6 @@ func builtin() []gitsnap.Scope {
 		config.New(),
 		deps.New(),
 		files.New(),
+		database.New(),
 	}
 }

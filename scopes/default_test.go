@@ -8,7 +8,7 @@ import (
 
 func TestDefault(t *testing.T) {
 	r := Default()
-	want := []string{"code", "config", "dependencies", "files"}
+	want := []string{"code", "config", "dependencies", "files", "database"}
 	if diff := cmp.Diff(want, r.Names()); diff != "" {
 		t.Errorf("scope names (-want +got):\n%s", diff)
 	}

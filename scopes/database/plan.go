@@ -97,7 +97,7 @@ func (s *Scope) planOne(ctx context.Context, env *gitsnap.ScopeEnv, pr pair) (*g
 	ch.Detail = strings.Join(parts, ", ")
 	warn := ""
 	if !missing && live.SchemaVersion != "" && snap.SchemaVersion != "" && CompareVersions(snap.SchemaVersion, live.SchemaVersion) < 0 {
-		warn = fmt.Sprintf("WARNING: database %s: schema version goes BACKWARDS from %s to %s; code expecting the newer schema may fail against the restored data",
+		warn = fmt.Sprintf("database %s: schema version goes BACKWARDS from %s to %s; code expecting the newer schema may fail against the restored data",
 			pr.cfg.Name, live.SchemaVersion, snap.SchemaVersion)
 	}
 	return ch, warn, nil

@@ -65,7 +65,7 @@ func (s *Scope) target(env *gitsnap.ScopeEnv, c gitsnap.DatabaseConfig) (Target,
 	drv, ok := s.drivers[c.Driver]
 	if !ok {
 		return Target{}, nil, gitsnap.WithHint(
-			fmt.Errorf("database %s: driver %q is not available", c.Name, c.Driver),
+			fmt.Errorf("%w: database %s: driver %q is not available", gitsnap.ErrConfig, c.Name, c.Driver),
 			"set driver to one of %s in .gitsnap.toml", strings.Join(s.drivers.Names(), ", "))
 	}
 	envName := c.URLEnv
@@ -196,12 +196,12 @@ func match(env *gitsnap.ScopeEnv, r gitsnap.ArtifactReader) ([]pair, []string, e
 		c, ok := byName[a.Path]
 		if !ok {
 			return nil, nil, gitsnap.WithHint(
-				fmt.Errorf("database %s is in the snapshot but not configured", a.Path),
+				fmt.Errorf("%w: database %s is in the snapshot but not configured", gitsnap.ErrConfig, a.Path),
 				"add a [[database]] entry named %q to .gitsnap.toml, or leave the database scope out with --scope", a.Path)
 		}
 		if d := a.Meta[MetaDriver]; d != "" && d != c.Driver {
 			return nil, nil, gitsnap.WithHint(
-				fmt.Errorf("database %s was captured with driver %s but is configured with driver %s", a.Path, d, c.Driver),
+				fmt.Errorf("%w: database %s was captured with driver %s but is configured with driver %s", gitsnap.ErrConfig, a.Path, d, c.Driver),
 				"set driver = %q for database %q in .gitsnap.toml to restore this snapshot", d, a.Path)
 		}
 		if a.Kind != gitsnap.KindChunked {

@@ -112,7 +112,7 @@ func TestPlan(t *testing.T) {
 			env:      fakeEnv("main"),
 			snap:     snap("main"),
 			changes:  []gitsnap.Change{{Op: gitsnap.OpReplace, Path: "main", Detail: "size 10 B → 2.0 KiB, schema 20240501 → 20240101, tables 1 → 3"}},
-			warnings: []string{"WARNING: database main: schema version goes BACKWARDS from 20240501 to 20240101; code expecting the newer schema may fail against the restored data"},
+			warnings: []string{"database main: schema version goes BACKWARDS from 20240501 to 20240101; code expecting the newer schema may fail against the restored data"},
 		},
 		{
 			name:    "missing database is created",
