@@ -60,6 +60,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, dir: dir}
 	app := newApp(e)
+	for _, c := range app.Commands {
+		c.OnUsageError = app.OnUsageError // urfave/cli does not pass it down: unknown flags must exit 2
+	}
 	args = reorderArgs(app, args)
 	err = app.RunContext(ctx, args)
 	if err == nil && ctx.Err() != nil {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"strconv"
@@ -108,4 +110,32 @@ func decodeOneJSON(s string) (any, error) {
 		return nil, fmt.Errorf("more than one JSON value")
 	}
 	return v, nil
+}
+
+// genfile FILE SIZE [SEED]: writes SIZE bytes (suffixes K, M for KiB, MiB)
+// of deterministic pseudo-random data, so scripts can make chunked files.
+func cmdGenFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: genfile FILE SIZE [SEED]")
+	}
+	s, mult := args[1], int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		s, mult = strings.TrimSuffix(s, "K"), 1<<10
+	case strings.HasSuffix(s, "M"):
+		s, mult = strings.TrimSuffix(s, "M"), 1<<20
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	ts.Check(err)
+	seed := uint64(1)
+	if len(args) == 3 {
+		seed, err = strconv.ParseUint(args[2], 10, 64)
+		ts.Check(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	buf := make([]byte, n*mult)
+	for i := 0; i+8 <= len(buf); i += 8 {
+		binary.LittleEndian.PutUint64(buf[i:], rng.Uint64())
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), buf, 0o644))
 }

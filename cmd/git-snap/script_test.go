@@ -55,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"grab":        cmdGrab,
 			"jsonvalid":   cmdJSONValid,
 			"jsonkeys":    cmdJSONKeys,
+			"genfile":     cmdGenFile,
 		},
 	})
 }
