@@ -44,6 +44,7 @@ func DefaultDrivers(r Runner) Drivers {
 	return NewDrivers(
 		NewSQLite(),
 		NewCommand(r),
+		NewPostgres(r),
 	)
 }
 
