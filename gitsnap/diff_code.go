@@ -174,14 +174,7 @@ func diffDatabases(as, bs map[string]Artifact) []DatabaseDiff {
 			dd.Status = DiffChanged
 		}
 		if inA && inB && dd.A.SchemaVersion != "" && dd.B.SchemaVersion != "" && dd.A.SchemaVersion != dd.B.SchemaVersion {
-			switch c := compareVersions(dd.A.SchemaVersion, dd.B.SchemaVersion); {
-			case c < 0:
-				dd.SchemaChange = PkgUpgraded
-			case c > 0:
-				dd.SchemaChange = PkgDowngraded
-			default:
-				dd.SchemaChange = PkgChanged
-			}
+			dd.SchemaChange = versionChange(dd.A.SchemaVersion, dd.B.SchemaVersion)
 		}
 		out = append(out, dd)
 	}

@@ -25,14 +25,17 @@ import (
 //
 // Files holding key material (isSecretFile) get no text diff at all.
 
+// secretWords are the key fragments that mark a value as secret.
+const secretWords = `secret|passw(?:or)?d|passphrase|pwd|token|key|private|credential|auth|dsn`
+
 var (
-	secretKey = regexp.MustCompile(`(?i)secret|passw(or)?d|passphrase|pwd|token|key|private|credential|auth|dsn`)
+	secretKey = regexp.MustCompile(`(?i)` + secretWords)
 	// assignLine: indentation, an optional comment mark and "export",
 	// an optionally quoted key, the separator, the value.
 	assignLine = regexp.MustCompile(`^(\s*(?:#+\s*)?(?:export\s+)?)(["']?)([A-Za-z_][A-Za-z0-9_.\-]*)(["']?\s*[:=]\s*)(.*)$`)
-	// inlineAssign: a key = value pair anywhere in a line (TOML inline
-	// tables, JSON objects on one line, query strings).
-	inlineAssign = regexp.MustCompile(`(["']?)([A-Za-z_][\w.\-]*)(["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&}\]]+)`)
+	// inlineSecret: a secret key = value pair anywhere in a line (TOML
+	// inline tables, one-line JSON, query strings).
+	inlineSecret = regexp.MustCompile(`(?i)(["']?)(\b[\w.\-]*(?:` + secretWords + `)[\w.\-]*)(["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&}\]]+)`)
 	xmlElement   = regexp.MustCompile(`<([A-Za-z_][\w.\-]*)>([^<]*)</([A-Za-z_][\w.\-]*)>`)
 	urlCreds     = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'"]*:)([^\s@/'"]+)(@)`)
 )
@@ -106,13 +109,9 @@ func (m *masker) line(l string, env bool) string {
 		if !comment || secretKey.MatchString(trimmed) {
 			return maskIndent(l) + m.digest(trimmed)
 		}
-		return l
 	}
-	l = inlineAssign.ReplaceAllStringFunc(l, func(kv string) string {
-		g := inlineAssign.FindStringSubmatch(kv)
-		if !secretKey.MatchString(g[2]) || strings.HasPrefix(g[4], "//") {
-			return kv
-		}
+	l = inlineSecret.ReplaceAllStringFunc(l, func(kv string) string {
+		g := inlineSecret.FindStringSubmatch(kv)
 		return g[1] + g[2] + g[3] + m.digest(g[4])
 	})
 	l = xmlElement.ReplaceAllStringFunc(l, func(el string) string {

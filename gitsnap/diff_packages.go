@@ -14,14 +14,7 @@ func diffPackages(a, b lockPackages) []PackageChange {
 		olds, news := versionsMinus(a[name], b[name]), versionsMinus(b[name], a[name])
 		n := min(len(olds), len(news))
 		for i := 0; i < n; i++ {
-			ch := PkgChanged
-			switch c := compareVersions(olds[i], news[i]); {
-			case c < 0:
-				ch = PkgUpgraded
-			case c > 0:
-				ch = PkgDowngraded
-			}
-			out = append(out, PackageChange{Name: name, Change: ch, Old: olds[i], New: news[i]})
+			out = append(out, PackageChange{Name: name, Change: versionChange(olds[i], news[i]), Old: olds[i], New: news[i]})
 		}
 		for _, v := range olds[n:] {
 			out = append(out, PackageChange{Name: name, Change: PkgRemoved, Old: v})
@@ -33,7 +26,23 @@ func diffPackages(a, b lockPackages) []PackageChange {
 	return out
 }
 
-// minus returns the elements of a that are not in b, in a's order.
+// versionChange says whether going from old to new is an upgrade, a
+// downgrade, or a change between versions that do not compare (no digits:
+// branch names, tags).
+func versionChange(old, new string) string {
+	if !strings.ContainsAny(old, "0123456789") || !strings.ContainsAny(new, "0123456789") {
+		return PkgChanged
+	}
+	switch c := compareVersions(old, new); {
+	case c < 0:
+		return PkgUpgraded
+	case c > 0:
+		return PkgDowngraded
+	}
+	return PkgChanged
+}
+
+// versionsMinus returns the elements of a that are not in b, in a's order.
 func versionsMinus(a, b []string) []string {
 	var out []string
 	for _, v := range a {
