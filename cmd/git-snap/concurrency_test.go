@@ -188,6 +188,9 @@ func checkSnapshotsComplete(t *testing.T, r *e2eRig, dir string, created map[str
 			t.Errorf("%s: tagged events carry %v, want known-good and %s once each", id, tags, tag)
 		}
 	}
+	// One notes commit per append, in one linear history: a lost
+	// compare-and-swap would leave an append unreachable.
+	checkNotesHistory(t, r, dir, len(created))
 	// git-snap itself sees the same set.
 	out := r.git(dir, "snap", "list", "--json")
 	var list []struct {
@@ -277,6 +280,7 @@ func TestConcurrentTag(t *testing.T) {
 	if countType(evs, "created") != 1 || countType(evs, "validated") != 1 {
 		t.Errorf("created/validated events lost or duplicated: %v", evs)
 	}
+	checkNotesHistory(t, r, dir, 1+len(applied))
 	out = r.git(dir, "snap", "show", "--json", id)
 	var shown struct {
 		Tags []string `json:"tags"`
@@ -293,4 +297,16 @@ func TestConcurrentTag(t *testing.T) {
 		t.Errorf("tags after the races = %v, want %v", shown.Tags, wantTags)
 	}
 	r.fsck(dir)
+}
+
+// checkNotesHistory: refs/notes/snap has exactly appends commits, each
+// with at most one parent (git-snap never merges its own writes).
+func checkNotesHistory(t *testing.T, r *e2eRig, dir string, appends int) {
+	t.Helper()
+	if n := strings.TrimSpace(r.git(dir, "rev-list", "--count", "refs/notes/snap")); n != fmt.Sprint(appends) {
+		t.Errorf("refs/notes/snap has %s commits, want one per successful append (%d)", n, appends)
+	}
+	if m := strings.TrimSpace(r.git(dir, "rev-list", "--merges", "refs/notes/snap")); m != "" {
+		t.Errorf("refs/notes/snap has merge commits:\n%s", m)
+	}
 }
