@@ -77,7 +77,7 @@ func TestCommandRoundTripAndPlan(t *testing.T) {
 	s, env := commandScope(), commandEnv(root)
 	st := capture(t, s, env)
 	a := st.Artifacts()[0]
-	if a.Meta["schema_version"] != "7" || a.Meta["driver"] != "command" || a.Meta["size"] != "15" {
+	if a.Meta["schema_version"] != "7" || a.Meta["driver"] != "command" || a.Meta["size"] != "15" || a.Meta["tables"] != "" {
 		t.Errorf("meta = %q", a.Meta)
 	}
 	for k, v := range a.Meta {
@@ -92,7 +92,7 @@ func TestCommandRoundTripAndPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Changes) != 1 || p.Changes[0].Op != gitsnap.OpReplace || !strings.Contains(p.Changes[0].Detail, "schema 12 → 7") {
+	if len(p.Changes) != 1 || p.Changes[0].Op != gitsnap.OpReplace || p.Changes[0].Detail != "size ? → 15 B, schema 12 → 7" {
 		t.Errorf("plan changes = %+v", p.Changes)
 	}
 	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "BACKWARDS from 12 to 7") {

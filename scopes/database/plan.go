@@ -86,13 +86,21 @@ func (s *Scope) planOne(ctx context.Context, env *gitsnap.ScopeEnv, pr pair) (*g
 		if snap.SchemaVersion != "" {
 			parts = append(parts, "schema "+snap.SchemaVersion)
 		}
-		parts = append(parts, "tables "+snapTables)
+		if snapTables != "?" {
+			parts = append(parts, "tables "+snapTables)
+		}
 	} else {
-		parts = append(parts, fmt.Sprintf("size %s → %s", HumanSize(live.Size), HumanSize(snap.Size)))
+		parts = append(parts, fmt.Sprintf("size %s → %s", sizeOrUnknown(live.Size), sizeOrUnknown(snap.Size)))
 		if live.SchemaVersion != "" || snap.SchemaVersion != "" {
 			parts = append(parts, fmt.Sprintf("schema %s → %s", orNone(live.SchemaVersion), orNone(snap.SchemaVersion)))
 		}
-		parts = append(parts, fmt.Sprintf("tables %d → %s", len(live.Tables), snapTables))
+		liveTables := "?"
+		if live.Tables != nil {
+			liveTables = strconv.Itoa(len(live.Tables))
+		}
+		if liveTables != "?" || snapTables != "?" {
+			parts = append(parts, fmt.Sprintf("tables %s → %s", liveTables, snapTables))
+		}
 	}
 	ch.Detail = strings.Join(parts, ", ")
 	warn := ""
@@ -101,6 +109,14 @@ func (s *Scope) planOne(ctx context.Context, env *gitsnap.ScopeEnv, pr pair) (*g
 			pr.cfg.Name, live.SchemaVersion, snap.SchemaVersion)
 	}
 	return ch, warn, nil
+}
+
+// sizeOrUnknown formats a size; drivers report 0 when they do not know it.
+func sizeOrUnknown(n int64) string {
+	if n == 0 {
+		return "?"
+	}
+	return HumanSize(n)
 }
 
 func orNone(s string) string {

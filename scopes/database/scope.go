@@ -20,7 +20,7 @@ const (
 	MetaDumpFormat    = "dump_format"    // set by the driver, e.g. "pg_dump custom, uncompressed"
 	MetaServerVersion = "server_version" // e.g. "PostgreSQL 16.4", "SQLite 3.49.1"
 	MetaSchemaVersion = "schema_version" // result of the schema_version query ("" = none)
-	MetaTables        = "tables"         // number of tables (or key spaces)
+	MetaTables        = "tables"         // number of tables (or key spaces); absent when unknown
 	MetaSize          = "size"           // database size in bytes as the driver reports it
 )
 
@@ -145,7 +145,9 @@ func fillMeta(meta map[string]string, driver string, info Info) {
 	meta[MetaDriver] = driver
 	meta[MetaServerVersion] = info.ServerVersion
 	meta[MetaSchemaVersion] = info.SchemaVersion
-	meta[MetaTables] = strconv.Itoa(len(info.Tables))
+	if info.Tables != nil { // nil: the driver cannot list tables
+		meta[MetaTables] = strconv.Itoa(len(info.Tables))
+	}
 	meta[MetaSize] = strconv.FormatInt(info.Size, 10)
 	for k, v := range meta {
 		if v == "" {

@@ -141,7 +141,7 @@ func sqliteFacts(ctx context.Context, path, schemaQuery string) (Info, error) {
 		return Info{}, err
 	}
 	defer db.Close()
-	info := Info{Meta: map[string]string{}}
+	info := Info{Meta: map[string]string{}, Tables: []string{}}
 	var version, journal string
 	if err := db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
 		return Info{}, err
