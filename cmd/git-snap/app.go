@@ -108,6 +108,7 @@ func newApp(e *env) *cli.App {
 			showCommand(e),
 			restoreCommand(e),
 			tagCommand(e),
+			diffCommand(e),
 		},
 		CommandNotFound: func(c *cli.Context, name string) {},
 	}
