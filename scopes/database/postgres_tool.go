@@ -91,7 +91,8 @@ func errorLine(stderr string) string {
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	pick := ""
 	for _, l := range lines {
-		if strings.Contains(l, "error:") || strings.Contains(l, "ERROR") || strings.Contains(l, "FATAL") {
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "ERROR") || strings.Contains(l, "error:") ||
+			strings.Contains(l, "ERROR:") || strings.Contains(l, "FATAL:") {
 			pick = l
 			break
 		}
