@@ -82,7 +82,15 @@ func (s *SnapshotInfo) fold() {
 
 // catalog is every snapshot, newest first, with notes read once.
 type catalog struct {
-	snaps []*SnapshotInfo
+	snaps   []*SnapshotInfo
+	damaged []damagedSnapshot // skipped: one bad snapshot must not hide the others
+}
+
+// damagedSnapshot is a snapshot ref whose manifest cannot be read.
+type damagedSnapshot struct {
+	ID     string
+	Commit Hash
+	Err    error
 }
 
 // loadCatalog reads all snapshot refs and the notes tree once and folds
@@ -112,7 +120,12 @@ func (s *Snap) loadCatalog(ctx context.Context) (*catalog, error) {
 		if !ok {
 			full, _, err := readManifest(ctx, s.repo, r.Hash)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", strings.TrimPrefix(r.Name, SnapshotRefPrefix), err)
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				id := strings.TrimPrefix(r.Name, SnapshotRefPrefix)
+				cat.damaged = append(cat.damaged, damagedSnapshot{ID: id, Commit: r.Hash, Err: fmt.Errorf("snapshot %s: %w", id, err)})
+				continue
 			}
 			m = lightManifest(full)
 			cache.putManifest(r.Hash, m)
@@ -132,6 +145,10 @@ func (s *Snap) loadCatalog(ctx context.Context) (*catalog, error) {
 		info := &SnapshotInfo{ID: strings.TrimPrefix(r.Name, SnapshotRefPrefix), Commit: r.Hash, Manifest: m, Events: parseEvents(note)}
 		info.fold()
 		cat.snaps = append(cat.snaps, info)
+	}
+	s.damaged = nil
+	for _, d := range cat.damaged {
+		s.damaged = append(s.damaged, d.Err)
 	}
 	cache.prune(liveManifests, liveNotes)
 	_ = cache.save() // a cache that cannot be written only costs speed
@@ -244,5 +261,9 @@ func (s *Snap) Show(ctx context.Context, name string, opts ...ResolveOptions) (*
 	shown.Manifest = full
 	return &shown, nil
 }
+
+// Damaged lists the snapshots the last catalog read had to skip because
+// their manifest or objects are unreadable (git snap check tells more).
+func (s *Snap) Damaged() []error { return append([]error(nil), s.damaged...) }
 
 func shortBranch(b string) string { return strings.TrimPrefix(b, "refs/heads/") }

@@ -72,6 +72,11 @@ func (s *Snap) Create(ctx context.Context, o CreateOptions) (*CreateResult, erro
 			return nil, fmt.Errorf("run checks: %w", err)
 		}
 	}
+	if v != nil && v.Status == StatusPassed && len(v.Checks) == 0 {
+		// A level that selects no check proves nothing either.
+		v = nil
+		warnings = append(warnings, "no check runs at this validation level, so the snapshot is unvalidated and not known-good")
+	}
 	if v != nil && v.Status != StatusPassed {
 		return nil, WithHint(&ValidationError{Failed: v.Failures(), Total: len(v.Checks)},
 			"fix the failing checks, or snapshot anyway with --no-validate (never known-good)")

@@ -33,6 +33,7 @@ type Snap struct {
 	version  string
 	now      func() time.Time
 	getenv   func(string) string
+	damaged  []error // from the last catalog read
 }
 
 // New returns a Snap. It loads the config when o.Config is nil.

@@ -21,7 +21,6 @@ type env struct {
 	getenv         func(string) string
 	dir            string
 	json, quiet    bool
-	yes            bool
 }
 
 // interactive reports whether we may prompt: stdin and stderr are terminals.
@@ -110,7 +109,14 @@ func newApp(e *env) *cli.App {
 			tagCommand(e),
 			diffCommand(e),
 		},
+		// An unknown command is a usage error (exit 2), like git's.
 		CommandNotFound: func(c *cli.Context, name string) {},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError("git snap help lists the commands", "%q is not a git snap command", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 	}
 }
 

@@ -52,11 +52,11 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
+			if e.json {
+				return writeJSONLine(e.stdout, createJSON{MessageType: "summary", DurationMS: res.Duration.Milliseconds(), Snapshot: toJSON(res.Snapshot, false), Warnings: res.Warnings})
+			}
 			for _, w := range res.Warnings {
 				fmt.Fprintf(e.stderr, "warning: %s\n", w)
-			}
-			if e.json {
-				return writeJSONLine(e.stdout, createJSON{MessageType: "summary", DurationMS: res.Duration.Milliseconds(), Snapshot: toJSON(res.Snapshot, false)})
 			}
 			s := res.Snapshot
 			status := "unvalidated"

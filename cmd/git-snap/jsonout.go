@@ -128,6 +128,7 @@ type createJSON struct {
 	MessageType string       `json:"message_type"`
 	DurationMS  int64        `json:"duration_ms"`
 	Snapshot    snapshotJSON `json:"snapshot"`
+	Warnings    []string     `json:"warnings,omitempty"`
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -71,6 +71,9 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
+			for _, d := range snap.Damaged() {
+				fmt.Fprintf(e.stderr, "warning: skipped %v (git snap check tells more)\n", d)
+			}
 			if e.json {
 				out := make([]snapshotJSON, 0, len(list))
 				for _, s := range list {

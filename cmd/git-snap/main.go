@@ -1,5 +1,3 @@
-// Command git-snap is the git snap extension: known-good snapshots of a
-// whole working system, stored as Git objects. See docs/ and README.md.
 package main
 
 import (

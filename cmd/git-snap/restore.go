@@ -13,7 +13,7 @@ import (
 func restoreCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "restore",
-		Usage:     "put the system back to a snapshot (default: known-good)",
+		Usage:     "put the system back to a snapshot, e.g. known-good",
 		ArgsUsage: "[<snapshot>]",
 		Description: `Plans the restore per scope, asks for confirmation (or --yes), takes a
 pre-restore safety snapshot, runs [restore] stop, restores each scope, runs
