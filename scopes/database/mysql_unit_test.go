@@ -193,7 +193,7 @@ func TestMySQLOptionFileReachesTools(t *testing.T) {
 		if strings.Contains(c, "s3") {
 			t.Errorf("password in argv: %s", c)
 		}
-		if f, ok := strings.CutPrefix(strings.Fields(c+" x")[1], "--defaults-extra-file="); ok {
+		if f, ok := strings.CutPrefix(strings.Fields(c + " x")[1], "--defaults-extra-file="); ok {
 			if _, err := exec.Command("test", "-e", f).Output(); err == nil {
 				t.Errorf("option file %s left behind", f)
 			}
