@@ -45,6 +45,7 @@ func DefaultDrivers(r Runner) Drivers {
 		NewSQLite(),
 		NewCommand(r),
 		NewPostgres(r),
+		NewMySQL(r),
 	)
 }
 

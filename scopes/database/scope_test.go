@@ -213,7 +213,7 @@ func TestHumanSize(t *testing.T) {
 
 func TestDefaultDrivers(t *testing.T) {
 	got := DefaultDrivers(ExecRunner{}).Names()
-	for _, want := range []string{"command", "postgres", "sqlite"} {
+	for _, want := range []string{"command", "mysql", "postgres", "sqlite"} {
 		found := false
 		for _, g := range got {
 			found = found || g == want
