@@ -107,6 +107,8 @@ func newApp(e *env) *cli.App {
 			showCommand(e),
 			restoreCommand(e),
 			tagCommand(e),
+			tryCommand(e),
+			deployCommand(e),
 			diffCommand(e),
 		},
 		// An unknown command is a usage error (exit 2), like git's.

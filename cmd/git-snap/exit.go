@@ -33,9 +33,12 @@ func exitCode(err error) int {
 	var ve *gitsnap.ValidationError
 	var amb *gitsnap.AmbiguousIDError
 	var pe *gitsnap.PartialError
+	var tf *gitsnap.TryFailedError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &tf):
+		return tryExitCode(tf) // try.go: 7, 8, or 5/130 as for restore
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted // a cancelled restore has been rolled back
 	case errors.As(err, &rf):
