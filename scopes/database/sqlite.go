@@ -96,7 +96,7 @@ func (d *SQLite) existing(t Target) (string, error) {
 	return p, nil
 }
 
-// sqliteOpen opens path with one connection; mode is "ro" or "rw" (never
+// sqliteOpen opens path with one connection. The driver uses mode "ro" or "rw" (never
 // "rwc": we do not create databases by accident).
 func sqliteOpen(path, mode string) (*sql.DB, error) {
 	abs, err := filepath.Abs(path)

@@ -333,3 +333,24 @@ func TestSQLiteErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSQLiteOddPath(t *testing.T) {
+	root := t.TempDir()
+	rel := "data/my app #1?x=y%20.db"
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	seedDB(t, p, false)
+	// A file literally named like the unescaped URI must not be used instead.
+	if err := os.WriteFile(filepath.Join(root, "data/my app "), []byte("decoy"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, env := sqliteScope(), sqliteEnv(root, gitsnap.DatabaseConfig{Name: "odd", Driver: "sqlite", Path: rel})
+	want := dbState(t, p)
+	st := capture(t, s, env)
+	execSQL(t, p, "DELETE FROM users")
+	if err := s.Restore(context.Background(), env, st); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, dbState(t, p)); diff != "" {
+		t.Errorf("restored database differs (-want +got):\n%s", diff)
+	}
+}
