@@ -155,9 +155,13 @@ func printFileDiff(w io.Writer, f gitsnap.FileDiff) {
 			fmt.Fprintf(w, "      %-10s  %s %s → %s\n", p.Change, p.Name, p.Old, p.New)
 		}
 	}
-	for _, l := range strings.SplitAfter(strings.TrimSuffix(f.Patch, "\n"), "\n") {
-		if l != "" {
-			fmt.Fprintf(w, "      %s", strings.TrimSuffix(l, "\n")+"\n")
+	for _, l := range strings.Split(strings.TrimSuffix(f.Patch, "\n"), "\n") {
+		switch l {
+		case "":
+		case " ": // an empty context line: no trailing blanks
+			fmt.Fprintln(w)
+		default:
+			fmt.Fprintf(w, "      %s\n", l)
 		}
 	}
 }
