@@ -177,8 +177,8 @@ func databaseLine(db gitsnap.DatabaseDiff) string {
 	}
 	s += "  " + db.Status
 	size := func(x *gitsnap.DatabaseState) string {
-		if x.Size < 0 {
-			return "?"
+		if x.Size < 0 { // the driver did not report one: the dump's size
+			return database.HumanSize(x.DumpSize) + " (dump)"
 		}
 		return database.HumanSize(x.Size)
 	}
@@ -196,7 +196,11 @@ func databaseLine(db gitsnap.DatabaseDiff) string {
 	if db.SchemaChange != "" {
 		s += " (" + db.SchemaChange + ")"
 	}
-	return s + fmt.Sprintf(", tables %s → %s", tables(db.A), tables(db.B))
+	s += fmt.Sprintf(", tables %s → %s", tables(db.A), tables(db.B))
+	if db.A.ServerVersion != db.B.ServerVersion {
+		s += fmt.Sprintf(", server %s → %s", dash(db.A.ServerVersion), dash(db.B.ServerVersion))
+	}
+	return s
 }
 
 func statusLetter(st string) string {
