@@ -74,6 +74,8 @@ func diffSnapshots(t *testing.T) (*gitsnap.Snap, string, string) {
 	diffWrite(t, dir, ".gitignore", ".env\nuploads/\nvar/\n", 0o644)
 	diffWrite(t, dir, "main.go", "package main\n", 0o644)
 	diffWrite(t, dir, "old.go", "package main\n// old\n", 0o644)
+	diffWrite(t, dir, "tool.sh", "echo hi\n", 0o644)
+	diffWrite(t, dir, "lib", "a file that becomes a directory\n", 0o644)
 	diffWrite(t, dir, "config/app.toml", "name = \"app\"\nport = 8080\nworkers = 4\n", 0o644)
 	diffWrite(t, dir, "config/db.toml", "url = \"postgres://app:pw-in-url@db/app\"\n", 0o644)
 	diffWrite(t, dir, ".env", "DB_USER=app\nDB_PASSWORD=hunter2\n", 0o600)
@@ -108,6 +110,9 @@ func diffSnapshots(t *testing.T) (*gitsnap.Snap, string, string) {
 	diffWrite(t, dir, "main.go", "package main\n\nfunc main() {}\n", 0o644)
 	os.Remove(filepath.Join(dir, "old.go"))
 	diffWrite(t, dir, "new.go", "package main\n", 0o755)
+	diffWrite(t, dir, "tool.sh", "echo hi\n", 0o755)
+	os.Remove(filepath.Join(dir, "lib"))
+	diffWrite(t, dir, "lib/a.go", "package lib\n", 0o644)
 	diffWrite(t, dir, "config/app.toml", "name = \"app\"\nport = 9090\nworkers = 4\n", 0o644)
 	diffWrite(t, dir, ".env", "DB_USER=app\nDB_PASSWORD=correct-horse\n", 0o600)
 	diffWrite(t, dir, "go.sum", "github.com/a/b v1.2.0 h1:x=\ngithub.com/a/b v1.2.0/go.mod h1:y=\ngithub.com/e/f v0.3.0 h1:x=\n", 0o644)
@@ -151,7 +156,7 @@ func TestDiffSnapshotsEveryScope(t *testing.T) {
 	for _, p := range code.Files {
 		gotCode[p.Path] = p.Status
 	}
-	wantCode := map[string]string{"main.go": "modified", "config/app.toml": "modified", "old.go": "removed", "new.go": "added", "go.sum": "modified", "web/package-lock.json": "modified"}
+	wantCode := map[string]string{"main.go": "modified", "config/app.toml": "modified", "tool.sh": "mode", "lib": "removed", "lib/a.go": "added", "old.go": "removed", "new.go": "added", "go.sum": "modified", "web/package-lock.json": "modified"}
 	if diff := cmp.Diff(wantCode, gotCode); diff != "" {
 		t.Errorf("code paths (-want +got):\n%s", diff)
 	}

@@ -177,3 +177,59 @@ func TestShowableText(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffDatabases(t *testing.T) {
+	sum := func(c string) string { return strings.Repeat(c, 64) }
+	art := func(s string, size int64, meta map[string]string) Artifact {
+		return Artifact{Scope: ScopeDatabase, Path: "main", Kind: KindChunked, Size: size, SHA256: sum(s), Meta: meta}
+	}
+	full := func(schema, size, tables string) map[string]string {
+		return map[string]string{"driver": "postgres", "server_version": "PostgreSQL 16.4", "schema_version": schema, "size": size, "tables": tables}
+	}
+	tests := []struct {
+		name string
+		a, b map[string]Artifact
+		want []DatabaseDiff
+	}{
+		{
+			name: "schema upgrade and growth",
+			a:    map[string]Artifact{"main": art("a", 100, full("12", "8192", "7"))},
+			b:    map[string]Artifact{"main": art("b", 120, full("13", "16384", "8"))},
+			want: []DatabaseDiff{{Name: "main", Status: DiffChanged, SchemaChange: PkgUpgraded,
+				A: &DatabaseState{Driver: "postgres", ServerVersion: "PostgreSQL 16.4", Size: 8192, DumpSize: 100, SchemaVersion: "12", Tables: 7, SHA256: sum("a")},
+				B: &DatabaseState{Driver: "postgres", ServerVersion: "PostgreSQL 16.4", Size: 16384, DumpSize: 120, SchemaVersion: "13", Tables: 8, SHA256: sum("b")}}},
+		},
+		{
+			name: "same dump, missing meta keys read as unknown",
+			a:    map[string]Artifact{"main": art("a", 100, map[string]string{"driver": "command"})},
+			b:    map[string]Artifact{"main": art("a", 100, nil)},
+			want: []DatabaseDiff{{Name: "main", Status: DiffUnchanged,
+				A: &DatabaseState{Driver: "command", Size: -1, DumpSize: 100, Tables: -1, SHA256: sum("a")},
+				B: &DatabaseState{Size: -1, DumpSize: 100, Tables: -1, SHA256: sum("a")}}},
+		},
+		{
+			name: "schema version on one side only is no schema change",
+			a:    map[string]Artifact{"main": art("a", 1, map[string]string{"schema_version": "3", "size": "x"})},
+			b:    map[string]Artifact{"main": art("b", 1, nil)},
+			want: []DatabaseDiff{{Name: "main", Status: DiffChanged,
+				A: &DatabaseState{Size: -1, DumpSize: 1, SchemaVersion: "3", Tables: -1, SHA256: sum("a")},
+				B: &DatabaseState{Size: -1, DumpSize: 1, Tables: -1, SHA256: sum("b")}}},
+		},
+		{
+			name: "added and removed",
+			a:    map[string]Artifact{"old": art("a", 1, nil)},
+			b:    map[string]Artifact{"new": art("b", 2, full("1", "10", "1"))},
+			want: []DatabaseDiff{
+				{Name: "new", Status: DiffAdded, B: &DatabaseState{Driver: "postgres", ServerVersion: "PostgreSQL 16.4", Size: 10, DumpSize: 2, SchemaVersion: "1", Tables: 1, SHA256: sum("b")}},
+				{Name: "old", Status: DiffRemoved, A: &DatabaseState{Size: -1, DumpSize: 1, Tables: -1, SHA256: sum("a")}},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, diffDatabases(tc.a, tc.b)); diff != "" {
+				t.Errorf("databases (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
