@@ -78,6 +78,12 @@ func (s *Snap) ValidateLevel(ctx context.Context, level string) (*Validation, er
 }
 
 func runChecks(ctx context.Context, checks []CheckConfig, dir string, p Progress) (*Validation, error) {
+	return runChecksEnv(ctx, checks, dir, nil, p)
+}
+
+// runChecksEnv is runChecks where command checks get env (KEY=VALUE) on
+// top of the process environment (verify points them at its sandbox).
+func runChecksEnv(ctx context.Context, checks []CheckConfig, dir string, env []string, p Progress) (*Validation, error) {
 	p = progressOrNoop(p)
 	ordered := append([]CheckConfig(nil), checks...)
 	sort.SliceStable(ordered, func(i, j int) bool { return kindRank(ordered[i].Kind) < kindRank(ordered[j].Kind) })
@@ -91,7 +97,7 @@ func runChecks(ctx context.Context, checks []CheckConfig, dir string, p Progress
 		if c.URL != "" {
 			r = runHTTPCheck(ctx, c)
 		} else {
-			r = runCommandCheck(ctx, c, dir)
+			r = runCommandCheck(ctx, c, dir, env)
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -132,14 +138,14 @@ func checkTimeout(c CheckConfig) time.Duration {
 
 // runCommandCheck runs `sh -c run` in its own process group so that a
 // timeout kills everything it started.
-func runCommandCheck(ctx context.Context, c CheckConfig, dir string) CheckResult {
+func runCommandCheck(ctx context.Context, c CheckConfig, dir string, env []string) CheckResult {
 	r := CheckResult{Name: c.Name, Kind: c.Kind, Attempts: 1}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout(c))
 	defer cancel()
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, "sh", "-c", c.Run)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GITSNAP_CHECK="+c.Name)
+	cmd.Env = append(append(os.Environ(), env...), "GITSNAP_CHECK="+c.Name)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
