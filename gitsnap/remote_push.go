@@ -120,7 +120,7 @@ func (s *Snap) Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 			break
 		}
 		if round+1 >= maxPushRounds {
-			return res, WithHint(fmt.Errorf("push notes to %s: %w: the remote notes kept moving (%d rounds)", remote.Name, ErrRefChanged, maxPushRounds),
+			return res, WithHint(fmt.Errorf("push to %s: %w: its refs were still being updated by other pushes after %d rounds", remote.Name, ErrRefChanged, maxPushRounds),
 				"other machines are pushing right now; run git snap push again")
 		}
 		if _, err := s.fetchAndMergeNotes(ctx, g, remote, p); err != nil {
@@ -264,9 +264,9 @@ func applyPushStatus(remote Remote, st []refStatus, pending map[string]bool, res
 			if r.flag == '=' {
 				res.Notes = NotesUpToDate
 			}
-		case containsAny(r.reason, raceReasons) && r.dst == NotesRef:
-			retry = true
-		case containsAny(r.reason, raceReasons) && isSnap && strings.Contains(r.reason, "lock"):
+		case containsAny(r.reason, raceReasons) && (r.dst == NotesRef || isSnap):
+			// Another push moved the notes, or held a ref lock (receive-pack
+			// reports "failed to update ref"): merge and push again.
 			retry = true
 		default:
 			re := &RemoteError{Remote: remote.Name, Op: "push", Permanent: true,

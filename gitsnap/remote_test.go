@@ -309,3 +309,67 @@ func TestPushRetriesTransientFailures(t *testing.T) {
 type progressFunc func(gitsnap.ProgressEvent)
 
 func (p progressFunc) Event(e gitsnap.ProgressEvent) { p(e) }
+
+func TestPushWarnsAboutSecretsBeforeTheFirstPush(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	f := newFixture(t)
+	write(t, f.dir, "config/tls.key", "-----BEGIN PRIVATE KEY-----\n", 0o600)
+	write(t, f.dir, "config/.env.example", "SECRET=\n", 0o644)
+	create(t, f, "one")
+	newBareRemote(t, f.dir, "snapshots")
+	newBareRemote(t, f.dir, "other")
+	push := func(remote string) (warnings []string, res *gitsnap.PushResult) {
+		t.Helper()
+		res, err := f.snap.Push(ctx, gitsnap.PushOptions{Remote: remote, Warn: func(m string) { warnings = append(warnings, m) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return warnings, res
+	}
+	w, res := push("snapshots")
+	if len(w) != 1 || !strings.Contains(w[0], ".env, config/tls.key") || !strings.Contains(w[0], "git config snap.allowSecrets true") {
+		t.Fatalf("first push warnings: %q", w)
+	}
+	if diff := cmp.Diff([]string{".env", "config/tls.key"}, res.Secrets); diff != "" {
+		t.Errorf("secrets (-want +got):\n%s", diff)
+	}
+	// Shown once: the next snapshot with the same files goes quietly...
+	write(t, f.dir, "config/app.toml", "port = 3\n", 0o644)
+	create(t, f, "two")
+	if w, _ := push("snapshots"); len(w) != 0 {
+		t.Errorf("second push warned again: %q", w)
+	}
+	// ...a new secret file is announced...
+	write(t, f.dir, "config/new.pem", "cert\n", 0o644)
+	create(t, f, "three")
+	if w, _ := push("snapshots"); len(w) != 1 || !strings.Contains(w[0], "config/new.pem") || strings.Contains(w[0], "tls.key") {
+		t.Errorf("push with a new secret file: %q", w)
+	}
+	// ...and so is every file before the first push to another remote.
+	if w, _ := push("other"); len(w) != 1 || !strings.Contains(w[0], ".env, config/new.pem, config/tls.key") {
+		t.Errorf("first push to another remote: %q", w)
+	}
+	// The setting silences it.
+	newBareRemote(t, f.dir, "third")
+	gitsnaptest.RunGit(t, f.dir, "config", "snap.allowSecrets", "true")
+	f.reopen(t)
+	if w, _ := push("third"); len(w) != 0 {
+		t.Errorf("warned despite snap.allowSecrets: %q", w)
+	}
+	if got := gitsnaptest.RunGit(t, f.dir, "config", "--get-all", "snap.snapshots.warnedSecret"); got != ".env\nconfig/tls.key\nconfig/new.pem" {
+		t.Errorf("recorded warnings:\n%s", got)
+	}
+}
+
+func TestSecretLooking(t *testing.T) {
+	for p, want := range map[string]bool{
+		".env": true, "config/.env": true, ".env.production": true, "prod.env": true, "certs/server.pem": true,
+		"tls/server.key": true, "keystore.p12": true, "home/.ssh/id_ed25519": true,
+		".env.example": false, "id_ed25519.pub": false, "config/app.toml": false, "keys/README": false, "environment.go": false,
+	} {
+		if got := gitsnap.SecretLooking(p); got != want {
+			t.Errorf("SecretLooking(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
