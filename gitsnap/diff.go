@@ -39,6 +39,8 @@ type DiffOptions struct {
 	// MaxTextSize is the largest file, per side, that gets a text diff or
 	// a lockfile comparison (0: DefaultMaxTextDiff).
 	MaxTextSize int64
+	// AnyBranch lets known-good name a snapshot of any branch.
+	AnyBranch bool
 	// MaskKey keys the digests printed for masked secrets. nil draws a
 	// random key per Diff, so a digest can tell two values apart within
 	// one output but cannot be used to guess a secret offline.
@@ -146,11 +148,16 @@ type DatabaseState struct {
 // Diff compares snapshot a with snapshot b (any names Resolve accepts):
 // a is the "old" side, b the "new" one.
 func (s *Snap) Diff(ctx context.Context, a, b string, o DiffOptions) (*SnapshotDiff, error) {
-	ia, err := s.Resolve(ctx, a)
+	cat, err := s.loadCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ib, err := s.Resolve(ctx, b)
+	ro := ResolveOptions{AnyBranch: o.AnyBranch}
+	ia, err := s.resolve(ctx, cat, a, ro)
+	if err != nil {
+		return nil, err
+	}
+	ib, err := s.resolve(ctx, cat, b, ro)
 	if err != nil {
 		return nil, err
 	}

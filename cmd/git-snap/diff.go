@@ -34,6 +34,7 @@ EXIT STATUS
 		Flags: append(commonFlags(e),
 			&cli.StringSliceFlag{Name: "scope", Aliases: []string{"s"}, Usage: "compare only this scope (repeatable)"},
 			&cli.BoolFlag{Name: "no-patch", Usage: "list changed paths only: no text diffs, no package lists"},
+			&cli.BoolFlag{Name: "any-branch", Usage: "let known-good name a snapshot of any branch"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
@@ -44,7 +45,7 @@ EXIT STATUS
 				return err
 			}
 			d, err := snap.Diff(c.Context, c.Args().Get(0), c.Args().Get(1), gitsnap.DiffOptions{
-				Scopes: splitList(c.StringSlice("scope")), NoPatch: c.Bool("no-patch"),
+				Scopes: splitList(c.StringSlice("scope")), NoPatch: c.Bool("no-patch"), AnyBranch: c.Bool("any-branch"),
 			})
 			if err != nil {
 				return err
