@@ -109,6 +109,7 @@ func newApp(e *env) *cli.App {
 			tagCommand(e),
 			tryCommand(e),
 			deployCommand(e),
+			verifyCommand(e),
 			diffCommand(e),
 		},
 		// An unknown command is a usage error (exit 2), like git's.
