@@ -106,7 +106,10 @@ func (s *Snap) resolve(ctx context.Context, cat *catalog, name string, opts ...R
 		// Naming a damaged snapshot gives its damage, not "not found".
 		for _, d := range cat.damaged {
 			if d.ID == name || strings.HasPrefix(d.ID, name) || (len(name) >= 4 && isHex(name) && strings.HasPrefix(d.Commit.String(), name)) {
-				return nil, WithHint(d.Err, "the snapshot is damaged or from a newer git-snap; git snap check tells more")
+				if HintOf(d.Err) != "" {
+					return nil, d.Err
+				}
+				return nil, WithHint(d.Err, "the snapshot is damaged; git snap check tells more")
 			}
 		}
 		return nil, WithHint(fmt.Errorf("%w: %q", ErrSnapshotNotFound, name), "%s", nearest(cat, name))

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -89,6 +91,15 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 	}
 	if err := verifySnapshot(ctx, s.repo, m, tree, scopes); err != nil {
 		return nil, WithHint(fmt.Errorf("snapshot %s: %w", target.ID, err), "the snapshot is damaged; nothing was changed; pick another with git snap list")
+	}
+	if !o.DryRun {
+		// Read every artifact once against its recorded size and sha256
+		// before touching anything: a snapshot whose manifest does not
+		// match its objects is refused, not half-restored and rolled back.
+		s.progress.Event(ProgressEvent{Kind: "step", Name: "verify", Message: "verifying the snapshot's data"})
+		if err := verifySnapshotData(ctx, m, tree, scopes); err != nil {
+			return nil, WithHint(fmt.Errorf("snapshot %s: %w", target.ID, err), "the snapshot is damaged; nothing was changed; pick another with git snap list")
+		}
 	}
 	plan := &RestorePlan{Target: target, Validate: s.cfg.ValidateAfterRestore(), Stop: s.cfg.Restore.Stop, Start: s.cfg.Restore.Start}
 	if o.Validate != nil {
@@ -267,6 +278,55 @@ func verifySnapshot(ctx context.Context, repo Repo, m *Manifest, tree *snapshotT
 		}
 	}
 	return nil
+}
+
+// verifySnapshotData streams every artifact of the given scopes through
+// the verifying reader (size and sha256), two at a time.
+func verifySnapshotData(ctx context.Context, m *Manifest, tree *snapshotTree, scopes []string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, 2)
+	)
+	for _, scope := range scopes {
+		r := newScopeReader(tree, m, scope)
+		for _, a := range r.Artifacts() {
+			if ctx.Err() != nil {
+				break
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(a Artifact) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				err := func() error {
+					rc, err := r.Open(ctx, a)
+					if err != nil {
+						return err
+					}
+					defer rc.Close()
+					_, err = io.Copy(io.Discard, rc)
+					return err
+				}()
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("verify %s %s: %w", a.Scope, a.Path, err)
+						cancel()
+					}
+					mu.Unlock()
+				}
+			}(a)
+		}
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
 }
 
 func without(list []string, drop string) []string {
