@@ -57,6 +57,8 @@ type ArtifactWriter interface {
 	// PutStream stores a stream of unknown length (a database dump) under
 	// chunks/<scope>/<name>/ and returns its artifact. meta is recorded in the
 	// manifest (driver, dump format, server version...); never put secrets in it.
+	// meta is read only after r has returned io.EOF, so a driver may fill
+	// the map while it dumps (facts like the size are known at the end).
 	PutStream(ctx context.Context, name string, r io.Reader, meta map[string]string) (Artifact, error)
 	// PutCode records the code scope's state; Tree must have been written
 	// through Objects().
