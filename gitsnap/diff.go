@@ -148,6 +148,11 @@ type DatabaseState struct {
 // Diff compares snapshot a with snapshot b (any names Resolve accepts):
 // a is the "old" side, b the "new" one.
 func (s *Snap) Diff(ctx context.Context, a, b string, o DiffOptions) (*SnapshotDiff, error) {
+	for _, sc := range o.Scopes {
+		if !contains(AllScopes, sc) {
+			return nil, WithHint(fmt.Errorf("%w: unknown scope %q", ErrUsage, sc), "scopes are code, config, dependencies, files, database")
+		}
+	}
 	cat, err := s.loadCatalog(ctx)
 	if err != nil {
 		return nil, err
@@ -160,11 +165,6 @@ func (s *Snap) Diff(ctx context.Context, a, b string, o DiffOptions) (*SnapshotD
 	ib, err := s.resolve(ctx, cat, b, ro)
 	if err != nil {
 		return nil, err
-	}
-	for _, sc := range o.Scopes {
-		if !contains(AllScopes, sc) {
-			return nil, WithHint(fmt.Errorf("%w: unknown scope %q", ErrUsage, sc), "scopes are code, config, dependencies, files, database")
-		}
 	}
 	ma, ta, err := readManifest(ctx, s.repo, ia.Commit)
 	if err != nil {
