@@ -218,7 +218,7 @@ func myClassify(envName string, loading bool) func(string) (string, string) {
 			strings.Contains(l, "unknown variable"):
 			return "client/server version mismatch", "use the client tools of the server's flavour and version (mariadb-dump/mariadb for MariaDB, mysqldump/mysql for MySQL)"
 		case strings.Contains(l, "unknown database"):
-			return "database does not exist", fmt.Sprintf("create it, or fix the database name in $%s", envName)
+			return causeNotExist, fmt.Sprintf("create it, or fix the database name in $%s", envName)
 		case strings.Contains(l, "access denied for user") && strings.Contains(l, "using password"):
 			return "authentication failed", fmt.Sprintf("check the user and password in $%s", envName)
 		case strings.Contains(l, "access denied"), strings.Contains(l, "command denied"), strings.Contains(l, "privilege"):

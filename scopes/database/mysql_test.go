@@ -204,6 +204,7 @@ SELECT 'schema', SCHEMA_NAME, CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_CO
 }
 
 func TestMySQLRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin, url, name := myTestDB(t)
 	myFixture(t, url)
@@ -269,6 +270,7 @@ DELIMITER ;
 }
 
 func TestMySQLDumpDeterministic(t *testing.T) {
+	t.Parallel()
 	_, url, _ := myTestDB(t)
 	myFixture(t, url)
 	d := NewMySQL(ExecRunner{})
@@ -289,6 +291,7 @@ func TestMySQLDumpDeterministic(t *testing.T) {
 }
 
 func TestMySQLFailedRestoreKeepsLive(t *testing.T) {
+	t.Parallel()
 	admin, url, name := myTestDB(t)
 	myFixture(t, url)
 	d := NewMySQL(ExecRunner{})
@@ -355,6 +358,7 @@ func TestMySQLFailedRestoreKeepsLive(t *testing.T) {
 }
 
 func TestMySQLRestoreMissingDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin, url, name := myTestDB(t)
 	myFixture(t, url)

@@ -118,7 +118,7 @@ func TestMySQLErrors(t *testing.T) {
 			op: "inspect", want: []string{"authentication failed"}, hint: "$SHOP_DB"},
 		{name: "database does not exist", scripts: map[string]string{
 			"mariadb": `echo "ERROR 1049 (42000): Unknown database 'shop'" >&2; exit 1`},
-			op: "dump", want: []string{"database does not exist", "Unknown database 'shop'"}, hint: "create it"},
+			op: "dump", is: ErrNotExist, want: []string{"database does not exist", "Unknown database 'shop'"}, hint: "create it"},
 		{name: "unreachable", scripts: map[string]string{
 			"mariadb": `echo "ERROR 2002 (HY000): Can't connect to server on '127.0.0.1' (115)" >&2; exit 1`},
 			op: "restore", want: []string{"server unreachable", "Can't connect"}, hint: "is the server running"},
@@ -217,7 +217,7 @@ func TestMySQLRealErrors(t *testing.T) {
 	admin := myAdminURL(t)
 	tgt.URL = myWithDB(admin, dbtest.UniqueName(t, "missing"))
 	_, err = d.Dump(context.Background(), tgt, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "database does not exist") || !strings.Contains(gitsnap.HintOf(err), "DATABASE_URL") {
+	if !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "database does not exist") || !strings.Contains(gitsnap.HintOf(err), "DATABASE_URL") {
 		t.Errorf("missing database: %v (hint %q)", err, gitsnap.HintOf(err))
 	}
 }

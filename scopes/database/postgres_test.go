@@ -189,6 +189,7 @@ func pgRole(t *testing.T, admin string) string {
 }
 
 func TestPostgresRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := pgAdminURL(t)
 	role := pgRole(t, admin)
@@ -275,6 +276,7 @@ func waitForSession(t *testing.T, admin, db string) {
 }
 
 func TestPostgresDumpDeterministic(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := pgAdminURL(t)
 	role := pgRole(t, admin)
@@ -337,6 +339,7 @@ func (b *blockAfter) Read(p []byte) (int, error) {
 }
 
 func TestPostgresFailedRestoreKeepsLive(t *testing.T) {
+	t.Parallel()
 	admin := pgAdminURL(t)
 	role := pgRole(t, admin)
 	admin, url, name := pgTestDB(t)
@@ -400,6 +403,7 @@ func TestPostgresFailedRestoreKeepsLive(t *testing.T) {
 // TestPostgresRestoreMissingDatabase restores a snapshot whose database
 // was dropped: it is created with the properties recorded at dump time.
 func TestPostgresRestoreMissingDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := pgAdminURL(t)
 	role := pgRole(t, admin)

@@ -59,12 +59,29 @@ func (t toolRun) run(ctx context.Context, r Runner) error {
 	if line != "" {
 		msg += ": " + line
 	}
-	e := fmt.Errorf("%s (%w)", msg, err)
+	e := &toolFailure{msg: fmt.Sprintf("%s (%v)", msg, err), errs: []error{err}}
+	if cause == causeNotExist {
+		e.errs = append(e.errs, ErrNotExist)
+	}
 	if hint == "" {
 		return e
 	}
 	return gitsnap.WithHint(e, "%s", hint)
 }
+
+// causeNotExist is the cause classifiers give a missing database; the
+// error then wraps ErrNotExist, so a restore plan shows it as created.
+const causeNotExist = "database does not exist"
+
+// toolFailure is a tool's one-line error; it wraps the exec error and,
+// for a missing database, ErrNotExist.
+type toolFailure struct {
+	msg  string
+	errs []error
+}
+
+func (e *toolFailure) Error() string   { return e.msg }
+func (e *toolFailure) Unwrap() []error { return e.errs }
 
 // output runs the tool and returns its stdout (small outputs only).
 func (t toolRun) output(ctx context.Context, r Runner) (string, error) {
@@ -122,7 +139,7 @@ func pgClassify(envName string) func(string) (string, string) {
 		case strings.Contains(l, "unsupported version") && strings.Contains(l, "file header"):
 			return "dump made by a newer pg_dump", "install a pg_restore at least as new as the pg_dump that made the snapshot"
 		case strings.Contains(l, "does not exist") && strings.Contains(l, "database \""):
-			return "database does not exist", fmt.Sprintf("create it, or fix the database name in $%s", envName)
+			return causeNotExist, fmt.Sprintf("create it, or fix the database name in $%s", envName)
 		case strings.Contains(l, "password authentication failed"), strings.Contains(l, "no pg_hba.conf entry"),
 			strings.Contains(l, "no password supplied"):
 			return "authentication failed", fmt.Sprintf("check the user and password in $%s", envName)

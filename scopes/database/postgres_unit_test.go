@@ -225,7 +225,7 @@ func TestPostgresErrors(t *testing.T) {
 			op: "inspect", want: []string{"authentication failed"}, hint: "$APP_DB"},
 		{name: "database does not exist", scripts: map[string]string{
 			"psql": `echo 'psql: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  database "shop" does not exist' >&2; exit 2`},
-			op: "dump", want: []string{"database does not exist", `"shop" does not exist`}, hint: "create it"},
+			op: "dump", is: ErrNotExist, want: []string{"database does not exist", `"shop" does not exist`}, hint: "create it"},
 		{name: "unreachable", scripts: map[string]string{
 			"psql": `printf 'psql: error: connection to server at "127.0.0.1", port 5432 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?\n' >&2; exit 2`},
 			op: "inspect", want: []string{"server unreachable", "Connection refused"}, hint: "is PostgreSQL running"},
@@ -322,7 +322,7 @@ func TestPostgresRealErrors(t *testing.T) {
 	admin := pgAdminURL(t)
 	tgt.URL = pgWithDB(admin, dbtest.UniqueName(t, "missing"))
 	_, err = d.Dump(context.Background(), tgt, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "database does not exist") || !strings.Contains(gitsnap.HintOf(err), "DATABASE_URL") {
+	if !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "database does not exist") || !strings.Contains(gitsnap.HintOf(err), "DATABASE_URL") {
 		t.Errorf("missing database: %v (hint %q)", err, gitsnap.HintOf(err))
 	}
 }

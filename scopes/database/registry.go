@@ -46,6 +46,7 @@ func DefaultDrivers(r Runner) Drivers {
 		NewCommand(r),
 		NewPostgres(r),
 		NewMySQL(r),
+		NewRedis(),
 	)
 }
 
