@@ -26,14 +26,14 @@ func diffPackages(a, b lockPackages) []PackageChange {
 	return out
 }
 
-// versionChange says whether going from old to new is an upgrade, a
-// downgrade, or a change between versions that do not compare (no digits:
-// branch names, tags).
-func versionChange(old, new string) string {
-	if !strings.ContainsAny(old, "0123456789") || !strings.ContainsAny(new, "0123456789") {
+// versionChange says whether going from version from to version to is an
+// upgrade, a downgrade, or a change between versions that do not compare
+// (no digits: branch names, tags).
+func versionChange(from, to string) string {
+	if !strings.ContainsAny(from, "0123456789") || !strings.ContainsAny(to, "0123456789") {
 		return PkgChanged
 	}
-	switch c := compareVersions(old, new); {
+	switch c := compareVersions(from, to); {
 	case c < 0:
 		return PkgUpgraded
 	case c > 0:
