@@ -274,6 +274,29 @@ func TestDiffSameSnapshotAndOptions(t *testing.T) {
 		}
 	}
 
+	// A scope only one side captured is reported, not compared.
+	c, err := s.Create(ctx, gitsnap.CreateOptions{Message: "config only", Scopes: []string{"config"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = s.Diff(ctx, b, c.Snapshot.ID, gitsnap.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, sd := range d.Scopes {
+		got[sd.Scope] = fmt.Sprintf("a=%v b=%v changed=%v files=%d", sd.InA, sd.InB, sd.Changed(), len(sd.Files))
+	}
+	if diff := cmp.Diff(map[string]string{
+		"code":         "a=true b=false changed=true files=0",
+		"config":       "a=true b=true changed=false files=0",
+		"dependencies": "a=true b=false changed=true files=0",
+		"files":        "a=true b=false changed=true files=0",
+		"database":     "a=true b=false changed=true files=0",
+	}, got); diff != "" {
+		t.Errorf("scopes (-want +got):\n%s", diff)
+	}
+
 	tests := []struct {
 		name, a, b string
 		want       error
