@@ -76,30 +76,38 @@ func TestVerifyDrillOfAGoodSnapshotPasses(t *testing.T) {
 	}
 }
 
-// tamper replaces one blob of a snapshot's tree with other content and
-// points the snapshot's ref at the tampered commit.
+// snapGit runs git in dir with the test environment and its own index.
+func snapGit(t *testing.T, dir, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(gitsnaptest.GitEnv(t, filepath.Join(filepath.Dir(dir), "home")), "GIT_INDEX_FILE="+filepath.Join(dir, ".git", "test-index"))
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// rewriteSnapshot points entries of a snapshot's tree at other blobs
+// (which need not exist) and moves the snapshot's ref to the new commit.
+func rewriteSnapshot(t *testing.T, dir, id string, blobs map[string]string) {
+	t.Helper()
+	old := snapGit(t, dir, "", "rev-parse", "refs/snapshots/"+id)
+	snapGit(t, dir, "", "read-tree", old)
+	for path, blob := range blobs {
+		snapGit(t, dir, "", "update-index", "--add", "--cacheinfo", "100644,"+blob+","+path)
+	}
+	tree := snapGit(t, dir, "", "write-tree", "--missing-ok")
+	commit := snapGit(t, dir, "", "commit-tree", tree, "-m", "tampered")
+	snapGit(t, dir, "", "update-ref", "refs/snapshots/"+id, commit, old)
+}
+
+// tamper replaces one blob of a snapshot's tree with other content.
 func tamper(t *testing.T, dir, id, path, content string) {
 	t.Helper()
-	home := filepath.Join(filepath.Dir(dir), "home")
-	idx := filepath.Join(t.TempDir(), "index")
-	git := func(stdin string, args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(gitsnaptest.GitEnv(t, home), "GIT_INDEX_FILE="+idx)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	old := git("", "rev-parse", "refs/snapshots/"+id)
-	blob := git(content, "hash-object", "-w", "--stdin")
-	git("", "read-tree", old)
-	git("", "update-index", "--cacheinfo", "100644,"+blob+","+path)
-	tree := git("", "write-tree")
-	commit := git("", "commit-tree", tree, "-m", "tampered")
-	git("", "update-ref", "refs/snapshots/"+id, commit, old)
+	rewriteSnapshot(t, dir, id, map[string]string{path: snapGit(t, dir, content, "hash-object", "-w", "--stdin")})
 }
 
 func TestVerifyDrillOfATamperedDumpFails(t *testing.T) {
