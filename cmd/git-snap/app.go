@@ -110,6 +110,7 @@ func newApp(e *env) *cli.App {
 			tryCommand(e),
 			deployCommand(e),
 			verifyCommand(e),
+			checkCommand(e),
 			diffCommand(e),
 		},
 		// An unknown command is a usage error (exit 2), like git's.
