@@ -147,12 +147,25 @@ func (s *Snap) snapshotsToPush(ctx context.Context, names []string, remoteSnaps 
 		}
 		refs = all
 	} else {
-		cat, err := s.loadCatalog(ctx)
-		if err != nil {
-			return nil, err
-		}
+		var cat *catalog
 		seen := map[string]bool{}
 		for _, n := range names {
+			// A full id needs only its ref, not the catalog.
+			if ValidID(n) {
+				if h, err := s.repo.Ref(ctx, SnapshotRefPrefix+n); err == nil {
+					if !seen[n] {
+						seen[n] = true
+						refs = append(refs, Ref{Name: SnapshotRefPrefix + n, Hash: h})
+					}
+					continue
+				}
+			}
+			if cat == nil {
+				var err error
+				if cat, err = s.loadCatalog(ctx); err != nil {
+					return nil, err
+				}
+			}
 			info, err := s.resolve(ctx, cat, n)
 			if err != nil {
 				return nil, err

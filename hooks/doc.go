@@ -1,13 +1,19 @@
-// Package hooks will hold all of git-snap's Git hook logic: installing and
-// uninstalling the thin hook shims (`exec git snap hook pre-push "$@"`),
-// honouring core.hooksPath, never overwriting a hook git-snap did not
-// write, and the pre-push policy that refuses to push a commit without a
-// validated snapshot ([hooks.pre_push] in .gitsnap.toml).
+// Package hooks holds all of git-snap's Git hook logic.
 //
-// This is a placeholder: the hook logic lands with the hooks issue. Until
-// then the package is empty and `git snap hooks` / `git snap hook` do not
-// exist.
+// Installing: Install writes thin shims (`exec git snap hook pre-push "$@"`)
+// into the directory git runs hooks from — core.hooksPath when set, else the
+// common dir's hooks/, which linked worktrees share — as reported by
+// `git rev-parse --git-path hooks`. It upgrades only shims it recognises
+// (every version git-snap ever wrote), never overwrites a hook it did not
+// write unless forced (the old hook is kept as <name>.git-snap-backup), and
+// Uninstall removes only its own shims.
 //
-// hooks may import gitsnap; it must not import cmd/git-snap or the scopes.
-// Only cmd/git-snap imports hooks.
+// Checking: PrePush applies the [hooks.pre_push] policy of .gitsnap.toml to
+// the ref lines git gives a pre-push hook on stdin: a pushed branch or tag
+// is refused unless its commit has a snapshot that passed validation (or is
+// known-good). It runs on every push, so it finds snapshots by source commit
+// without reading every manifest (gitsnap.Snap.SnapshotsOf).
+//
+// hooks imports gitsnap; it must not import cmd/git-snap or the scopes. Only
+// cmd/git-snap imports hooks.
 package hooks
