@@ -196,6 +196,9 @@ func (m *MySQL) Dump(ctx context.Context, t Target, w io.Writer) (Info, error) {
 	if _, err := io.WriteString(w, myDumpTrailer); err != nil {
 		return Info{}, fmt.Errorf("database %s: write dump: %w", s.label, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return Info{}, fmt.Errorf("database %s: dump: %w", s.label, err)
+	}
 	info.Meta["dump_format"] = tool + " SQL"
 	return info, nil
 }

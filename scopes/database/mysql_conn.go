@@ -157,10 +157,10 @@ func myString(s string) string {
 
 // myName appends suffix to name within MySQL's 64-character identifiers.
 func myName(name, suffix string) string {
-	const max = 64
+	const maxLen = 64
 	r := []rune(name)
-	if len(r)+len(suffix) > max {
-		r = r[:max-len(suffix)]
+	if len(r)+len(suffix) > maxLen {
+		r = r[:maxLen-len(suffix)]
 	}
 	return string(r) + suffix
 }

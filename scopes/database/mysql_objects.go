@@ -27,10 +27,6 @@ type myCatalog struct {
 	tables, views, triggers, routines, events []myObject
 }
 
-func (c myCatalog) empty() bool {
-	return len(c.tables)+len(c.views)+len(c.triggers)+len(c.routines)+len(c.events) == 0
-}
-
 const myCatalogSQL = `SELECT 'table', TABLE_NAME, '', 0 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %[1]s AND TABLE_TYPE <> 'VIEW'
 UNION ALL SELECT 'view', TABLE_NAME, '', 0 FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %[1]s
 UNION ALL SELECT 'column', c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION FROM information_schema.COLUMNS c

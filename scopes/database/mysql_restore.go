@@ -187,6 +187,7 @@ func (s *mySession) swap(ctx context.Context, name, tmp, bak, suffix string, sna
 func (s *mySession) finish(ctx context.Context, name, tmp, bak, suffix string, snap, cur myCatalog) error {
 	sc := newMyScript(suffix)
 	sc.stmt("SET NAMES utf8mb4")
+	sc.stmt("SET FOREIGN_KEY_CHECKS = 0")
 	for _, o := range cur.views {
 		sc.stmt("DROP VIEW IF EXISTS %s", myIdent(o.name))
 	}

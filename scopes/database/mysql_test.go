@@ -380,3 +380,10 @@ func TestMySQLRestoreMissingDatabase(t *testing.T) {
 		t.Errorf("restore left schemas behind: %v", left)
 	}
 }
+
+func TestMySQLDumpCancelled(t *testing.T) {
+	t.Parallel()
+	_, url, _ := myTestDB(t)
+	myFixture(t, url)
+	dumpCancelled(t, NewMySQL(ExecRunner{}), myTestTarget(url))
+}

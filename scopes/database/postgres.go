@@ -155,6 +155,9 @@ func (p *Postgres) Dump(ctx context.Context, t Target, w io.Writer) (Info, error
 	if err == nil {
 		err = hw.flush()
 	}
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("database %s: dump: %w", pt.label, ctx.Err())
+	}
 	if err != nil {
 		return Info{}, err
 	}

@@ -312,9 +312,9 @@ func pgSettingValue(k, v string) string {
 // the result fits PostgreSQL's 63-byte identifiers instead of being
 // silently truncated by the server.
 func pgName(name, suffix string) string {
-	const max = 63
-	if len(name)+len(suffix) > max {
-		cut := max - len(suffix)
+	const maxLen = 63
+	if len(name)+len(suffix) > maxLen {
+		cut := maxLen - len(suffix)
 		for cut > 0 && !utf8.RuneStart(name[cut]) {
 			cut--
 		}

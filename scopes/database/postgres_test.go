@@ -427,3 +427,28 @@ func TestPostgresRestoreMissingDatabase(t *testing.T) {
 		t.Errorf("restore left databases behind: %v", left)
 	}
 }
+
+// cancelOnWrite cancels its context at the first write and accepts
+// everything.
+type cancelOnWrite struct{ cancel context.CancelFunc }
+
+func (c cancelOnWrite) Write(p []byte) (int, error) { c.cancel(); return len(p), nil }
+
+// dumpCancelled checks that a Dump whose context is cancelled once output
+// flows fails with context.Canceled (shared by the server drivers' tests).
+func dumpCancelled(t *testing.T, d Driver, tgt Target) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := d.Dump(ctx, tgt, cancelOnWrite{cancel})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled dump: err = %v, want context.Canceled", err)
+	}
+}
+
+func TestPostgresDumpCancelled(t *testing.T) {
+	t.Parallel()
+	_, url, _ := pgTestDB(t)
+	pgSQL(t, url, "CREATE SCHEMA app; CREATE TABLE app.schema_migrations (version int); CREATE TABLE t AS SELECT g FROM generate_series(1, 100000) g;")
+	dumpCancelled(t, NewPostgres(ExecRunner{}), pgTestTarget(url))
+}

@@ -206,7 +206,7 @@ func (d *Redis) Dump(ctx context.Context, t Target, w io.Writer) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := bufio.NewWriterSize(&dumpWriter{w: w, label: s.label}, 64<<10)
 	if _, err := bw.WriteString(redisMagic); err != nil {
 		return Info{}, err
 	}
@@ -226,6 +226,9 @@ func (d *Redis) Dump(ctx context.Context, t Target, w io.Writer) (Info, error) {
 	}
 	if err := bw.Flush(); err != nil {
 		return Info{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Info{}, fmt.Errorf("database %s: dump: %w", s.label, err)
 	}
 	info.Meta["keys"] = strconv.FormatUint(total, 10)
 	info.Meta["dump_time_ms"] = strconv.FormatInt(now, 10)
@@ -293,6 +296,20 @@ func (s *redisSession) dumpDB(ctx context.Context, db int, now int64, w io.Write
 		}
 	}
 	return n, nil
+}
+
+// dumpWriter names the database in errors from the destination.
+type dumpWriter struct {
+	w     io.Writer
+	label string
+}
+
+func (d *dumpWriter) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	if err != nil {
+		err = fmt.Errorf("database %s: write dump: %w", d.label, err)
+	}
+	return n, err
 }
 
 func writeRedisKey(w io.Writer, key string, expireAt, size int64) error {

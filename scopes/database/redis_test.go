@@ -435,3 +435,9 @@ func redisNonEmpty(t *testing.T) int {
 	redisDo(t, c, "SET", "occupied", "1")
 	return db
 }
+
+func TestRedisDumpCancelled(t *testing.T) {
+	url, c, _ := redisTestDB(t)
+	redisFixture(t, c)
+	dumpCancelled(t, NewRedis(), redisTestTarget(url))
+}
