@@ -22,10 +22,10 @@ type StatsOptions struct {
 // DurationStats summarises durations in milliseconds (nearest-rank
 // percentiles).
 type DurationStats struct {
-	Count    int   `json:"count"`
-	MedianMS int64 `json:"median_ms"`
-	P95MS    int64 `json:"p95_ms"`
-	MaxMS    int64 `json:"max_ms"`
+	Count    int
+	MedianMS int64
+	P95MS    int64
+	MaxMS    int64
 }
 
 // OutcomeStats counts restores or drills.

@@ -111,7 +111,12 @@ func newApp(e *env) *cli.App {
 			deployCommand(e),
 			verifyCommand(e),
 			checkCommand(e),
+			statsCommand(e),
 			diffCommand(e),
+			pushCommand(e),
+			fetchCommand(e),
+			hooksCommand(e),
+			hookCommand(e),
 		},
 		// An unknown command is a usage error (exit 2), like git's.
 		CommandNotFound: func(c *cli.Context, name string) {},
