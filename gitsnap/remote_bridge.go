@@ -109,7 +109,7 @@ func (s *Snap) cleanupBridges(ctx context.Context, g gitTransport, remote Remote
 	}
 	sort.Strings(args[4:])
 	if _, stderr, err := g.run(ctx, nil, args...); err != nil && ctx.Err() == nil {
-		p.Event(ProgressEvent{Kind: "warning", Message: fmt.Sprintf("warning: could not delete the temporary ref %s on %s: %s",
+		p.Event(ProgressEvent{Kind: "warning", Message: fmt.Sprintf("could not delete the temporary ref %s on %s: %s",
 			ours, remote.Name, lastErrorLines(stderr))})
 	}
 }

@@ -261,7 +261,7 @@ func applyPushStatus(remote Remote, st []refStatus, pending map[string]bool, res
 		case strings.HasPrefix(r.dst, bridgeRefPrefix):
 			// Only an optimisation: without it unchanged chunks are resent.
 			if !ok {
-				p.Event(ProgressEvent{Kind: "warning", Message: fmt.Sprintf("warning: %s refused the temporary ref %s (%s); unchanged chunks were sent again", remote.Name, r.dst, r.reason)})
+				p.Event(ProgressEvent{Kind: "warning", Message: fmt.Sprintf("%s refused the temporary ref %s (%s); unchanged chunks were sent again", remote.Name, r.dst, r.reason)})
 			}
 		case ok && isSnap:
 			if pending[id] {

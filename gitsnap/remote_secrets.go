@@ -83,7 +83,7 @@ func (s *Snap) announceSecrets(ctx context.Context, remote Remote, refs []Ref, w
 	if warn != nil {
 		warn(msg)
 	} else {
-		s.progress.Event(ProgressEvent{Kind: "warning", Message: "warning: " + msg})
+		s.progress.Event(ProgressEvent{Kind: "warning", Message: msg})
 	}
 	res.Secrets = files
 	for _, f := range files {

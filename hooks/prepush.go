@@ -254,6 +254,9 @@ func (e *RefusedError) Hint() string {
 			fix = fmt.Sprintf("check out %s, run git snap create, then push again", short(v.Commit))
 			break
 		}
+		if strings.Contains(v.Reason, "uncommitted") {
+			fix = "commit or stash the changes git status shows, run git snap create, then push again"
+		}
 	}
 	if e.Require == RequireKnownGood {
 		fix += " (the snapshot must be tagged known-good)"
