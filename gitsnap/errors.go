@@ -35,8 +35,8 @@ var (
 	ErrNeedsConfirmation = errors.New("confirmation required")
 	// ErrAborted: the user declined a confirmation prompt.
 	ErrAborted = errors.New("aborted by user")
-	// ErrLocked: another git-snap process holds the repository lock.
-	ErrLocked = errors.New("repository is locked by another git-snap process")
+	// ErrLocked: another process holds a lock git-snap needs (index.lock).
+	ErrLocked = errors.New("repository is locked by another process")
 )
 
 // HintError decorates an error with the next thing to run. cmd/git-snap

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -129,6 +130,13 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 			return nil, ErrAborted
 		}
 	}
+	if contains(scopes, ScopeCode) && s.repo.GitDir() != "" {
+		lock := filepath.Join(s.repo.GitDir(), "index.lock")
+		if _, err := os.Stat(lock); err == nil {
+			return nil, WithHint(fmt.Errorf("%w: %s exists", ErrLocked, lock),
+				"another git process seems to be running: nothing was changed; run the restore again once it is done (remove the file only if that process crashed)")
+		}
+	}
 	s.progress.Event(ProgressEvent{Kind: "step", Name: "safety", Message: "taking a pre-restore safety snapshot"})
 	safety, err := s.Create(ctx, CreateOptions{safety: true, Scopes: scopes, Message: "pre-restore safety snapshot before " + target.ID})
 	if err != nil {
@@ -145,6 +153,11 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 		}
 	}
 	res.Duration = time.Since(start)
+	var unchanged errUnchanged
+	if errors.As(err, &unchanged) {
+		return res, WithHint(fmt.Errorf("restore of %s stopped before changing anything: %w", target.ID, unchanged.error),
+			"nothing was changed; fix the cause and run the restore again")
+	}
 	if err != nil {
 		return res, s.rollback(ctx, target, safety.Snapshot, scopes, err, res.Duration)
 	}
@@ -162,20 +175,32 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 
 // apply runs the stop commands, restores each scope and runs the start
 // commands. It returns the time each scope took.
+// errUnchanged marks a restore failure that happened before anything was
+// changed (a failing stop command, a lock held by another process): there
+// is nothing to roll back.
+type errUnchanged struct{ error }
+
+func (e errUnchanged) Unwrap() error { return e.error }
+
 func (s *Snap) apply(ctx context.Context, m *Manifest, tree *snapshotTree, scopes []string) (map[string]int64, error) {
 	times := map[string]int64{}
 	if err := s.runHooks(ctx, "stop", s.cfg.Restore.Stop); err != nil {
 		_ = s.runHooks(context.WithoutCancel(ctx), "start", s.cfg.Restore.Start)
-		return times, err
+		return times, errUnchanged{err}
 	}
 	env := s.scopeEnv()
-	for _, name := range scopes {
+	for i, name := range scopes {
 		sc, _ := s.scopes.Get(name)
 		t0 := time.Now()
 		s.progress.Event(ProgressEvent{Kind: "scope_start", Scope: name})
 		if err := sc.Restore(ctx, env, newScopeReader(tree, m, name)); err != nil {
 			_ = s.runHooks(context.WithoutCancel(ctx), "start", s.cfg.Restore.Start)
-			return times, fmt.Errorf("restore %s: %w", name, err)
+			err = fmt.Errorf("restore %s: %w", name, err)
+			// A lock the first scope could not take means nothing was written.
+			if i == 0 && (errors.Is(err, ErrRefChanged) || errors.Is(err, ErrLocked)) {
+				err = errUnchanged{err}
+			}
+			return times, err
 		}
 		times[name] = time.Since(t0).Milliseconds()
 		s.progress.Event(ProgressEvent{Kind: "scope_done", Scope: name})

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/git-snap/git-snap/gitsnap"
@@ -66,6 +68,15 @@ func (s *Scope) prepare(ctx context.Context, env *gitsnap.ScopeEnv, r gitsnap.Ar
 	arts, err := checkArtifacts(r.Artifacts())
 	if err != nil {
 		return nil, err
+	}
+	// A live symlink where the snapshot has a directory is never followed.
+	// One that leads out of the worktree (say uploads -> /mnt/shared) is
+	// refused rather than silently replaced by a local directory; one that
+	// stays inside is stale state and is replaced (docs/format.md).
+	for _, a := range arts {
+		if err := refuseEscapingParents(env.Root, a.Path); err != nil {
+			return nil, err
+		}
 	}
 	live, err := walk(ctx, env.Root, m)
 	if err != nil {
@@ -188,4 +199,28 @@ func describe(m fs.FileMode) string {
 	default:
 		return "special file"
 	}
+}
+
+// refuseEscapingParents fails with gitsnap.ErrUnsafePath when a parent
+// directory of rel is, on disk, a symlink that resolves outside root.
+func refuseEscapingParents(root, rel string) error {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", root, err)
+	}
+	for p := path.Dir(rel); p != "." && p != "/"; p = path.Dir(p) {
+		abs := filepath.Join(root, filepath.FromSlash(p))
+		fi, err := os.Lstat(abs)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		target, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			continue // dangling: removed and replaced like any stale link
+		}
+		if r, err := filepath.Rel(realRoot, target); err != nil || r == ".." || strings.HasPrefix(r, "../") {
+			return fmt.Errorf("%w: %q goes through symlink %s, which leads out of the worktree (to %s); remove the link to restore here", gitsnap.ErrUnsafePath, rel, p, target)
+		}
+	}
+	return nil
 }

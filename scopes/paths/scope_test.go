@@ -84,8 +84,11 @@ func TestRestoreReplacesTypes(t *testing.T) {
 		{"symlink where a directory was", func(t *testing.T, root string) {
 			scopetest.WriteFile(t, root, "config/app.toml", "x = 1\n", 0o644)
 		}, func(t *testing.T, root string) {
+			// A link that does not lead out of the worktree is stale state
+			// and is replaced; one leading outside is refused
+			// (TestRestoreRefusesEscapingSymlinkParent).
 			os.RemoveAll(filepath.Join(root, "config"))
-			scopetest.Symlink(t, root, "config", t.TempDir())
+			scopetest.Symlink(t, root, "config", "config.old")
 		}},
 		{"stale symlink to a directory", func(t *testing.T, root string) {
 			scopetest.WriteFile(t, root, "config/app.toml", "x = 1\n", 0o644)
@@ -180,5 +183,33 @@ func TestUnknownKindRefused(t *testing.T) {
 	err := newTestScope().Restore(context.Background(), newEnv(t.TempDir(), "config/**"), st)
 	if !errors.Is(err, gitsnap.ErrInvalidFormat) {
 		t.Errorf("got %v, want ErrInvalidFormat", err)
+	}
+}
+
+func TestRestoreRefusesEscapingSymlinkParent(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	scopetest.WriteFile(t, root, "config/app.toml", "x = 1\n", 0o644)
+	sc := New("config", func(*gitsnap.Config) []string { return []string{"config/**"} })
+	env := &gitsnap.ScopeEnv{Root: root, Progress: gitsnap.NoProgress{}}
+	store := scopetest.NewStore("config")
+	if err := sc.Capture(context.Background(), env, store); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "config")); err != nil {
+		t.Fatal(err)
+	}
+	scopetest.Symlink(t, root, "config", outside)
+	if _, err := sc.Plan(context.Background(), env, store); !errors.Is(err, gitsnap.ErrUnsafePath) {
+		t.Errorf("plan: want ErrUnsafePath, got %v", err)
+	}
+	if err := sc.Restore(context.Background(), env, store); !errors.Is(err, gitsnap.ErrUnsafePath) {
+		t.Errorf("restore: want ErrUnsafePath, got %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "app.toml")); !os.IsNotExist(err) {
+		t.Error("restore wrote through the symlink")
+	}
+	if fi, err := os.Lstat(filepath.Join(root, "config")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("the live symlink was replaced")
 	}
 }
