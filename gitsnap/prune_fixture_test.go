@@ -2,6 +2,7 @@ package gitsnap
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -24,7 +25,9 @@ func synthRepo(t *testing.T, now time.Time, snaps []synthSnap) (*Snap, []string)
 		t.Skip("git not installed")
 	}
 	dir := t.TempDir()
-	if out, err := exec.Command("git", "init", "-q", "-b", "main", dir).CombinedOutput(); err != nil {
+	cmd := exec.Command("git", "init", "-q", "-b", "main", dir)
+	cmd.Env = pruneGitEnv(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v %s", err, out)
 	}
 	repo, err := OpenRepo(dir)
@@ -101,6 +104,15 @@ func synthRepo(t *testing.T, now time.Time, snaps []synthSnap) (*Snap, []string)
 		t.Fatal(err)
 	}
 	return s, ids
+}
+
+// pruneGitEnv isolates git from the user's configuration: no system
+// config, a temporary HOME, a fixed identity.
+func pruneGitEnv(t *testing.T) []string {
+	t.Helper()
+	home := t.TempDir()
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + home, "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com", "LC_ALL=C"}
 }
 
 // ev builds an event of type typ at time at (zero: right after creation).
