@@ -112,6 +112,7 @@ func newApp(e *env) *cli.App {
 			verifyCommand(e),
 			checkCommand(e),
 			statsCommand(e),
+			pruneCommand(e),
 			diffCommand(e),
 			pushCommand(e),
 			fetchCommand(e),
