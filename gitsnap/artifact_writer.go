@@ -43,7 +43,9 @@ func defaultChunkerParams() ChunkerParams {
 
 // snapshotWriter collects the artifacts of all scopes into one tree. Blob
 // compression and writing run on a bounded pool of goroutines so that a
-// capture uses every core while memory stays bounded (inflight × 8 MiB).
+// capture uses every core while memory stays bounded: each queued blob
+// holds only its own bytes (at most ChunkThreshold for a file, chunkMax for
+// a chunk), so memory is about inflight × 2 × the mean blob size.
 type snapshotWriter struct {
 	ow       ObjectWriter
 	progress Progress
@@ -56,7 +58,6 @@ type snapshotWriter struct {
 
 	sem chan struct{}
 	wg  sync.WaitGroup
-	buf sync.Pool
 }
 
 func newSnapshotWriter(ow ObjectWriter, p Progress) *snapshotWriter {
@@ -69,7 +70,6 @@ func newSnapshotWriter(ow ObjectWriter, p Progress) *snapshotWriter {
 		progress: progressOrNoop(p),
 		entries:  map[string]TreeEntry{},
 		sem:      make(chan struct{}, n),
-		buf:      sync.Pool{New: func() any { b := make([]byte, chunkMax); return &b }},
 	}
 }
 
@@ -92,31 +92,22 @@ func (w *snapshotWriter) failed() error {
 	return w.err
 }
 
-// writeAsync stores data as a blob at tree path p on the worker pool. data
-// is released with release (if non-nil) once written.
-func (w *snapshotWriter) writeAsync(ctx context.Context, p string, mode uint32, data []byte, release func()) error {
+// writeAsync stores data as a blob at tree path p on the worker pool. The
+// caller must not touch data afterwards.
+func (w *snapshotWriter) writeAsync(ctx context.Context, p string, mode uint32, data []byte) error {
 	select {
 	case w.sem <- struct{}{}:
 	case <-ctx.Done():
-		if release != nil {
-			release()
-		}
 		return ctx.Err()
 	}
 	if err := w.failed(); err != nil {
 		<-w.sem
-		if release != nil {
-			release()
-		}
 		return err
 	}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		defer func() { <-w.sem }()
-		if release != nil {
-			defer release()
-		}
 		h, err := w.ow.WriteBlob(ctx, data)
 		if err != nil {
 			w.fail(fmt.Errorf("write %s: %w", p, err))
@@ -254,7 +245,7 @@ func (s *scopeWriter) PutSymlink(ctx context.Context, p, target string) error {
 	}
 	sum := sha256.Sum256([]byte(target))
 	s.w.addArtifact(Artifact{Scope: s.scope, Path: p, Kind: KindSymlink, Mode: 0o777, Size: int64(len(target)), SHA256: hex.EncodeToString(sum[:])})
-	return s.w.writeAsync(ctx, "files/"+p, ModeSymlink, []byte(target), nil)
+	return s.w.writeAsync(ctx, "files/"+p, ModeSymlink, []byte(target))
 }
 
 func (s *scopeWriter) PutFile(ctx context.Context, p string, mode fs.FileMode, size int64, r io.Reader) error {
@@ -287,7 +278,7 @@ func (s *scopeWriter) PutFile(ctx context.Context, p string, mode fs.FileMode, s
 	}
 	s.w.addArtifact(Artifact{Scope: s.scope, Path: p, Kind: KindBlob, Mode: FileMode(mode.Perm()), Size: size, SHA256: hex.EncodeToString(sum[:])})
 	s.w.progress.Event(ProgressEvent{Kind: "bytes", Scope: s.scope, Name: p, Bytes: size})
-	return s.w.writeAsync(ctx, "files/"+p, treeMode, data, nil)
+	return s.w.writeAsync(ctx, "files/"+p, treeMode, data)
 }
 
 func (s *scopeWriter) PutStream(ctx context.Context, name string, r io.Reader, meta map[string]string) (Artifact, error) {
@@ -309,32 +300,32 @@ func (s *scopeWriter) PutStream(ctx context.Context, name string, r io.Reader, m
 }
 
 // putChunked cuts r into content-defined chunks stored as dir/00000000,
-// dir/00000001, ... It checks the length when want >= 0.
+// dir/00000001, ... It checks the length when want >= 0. The chunker fills
+// one chunkMax scratch buffer; each chunk is copied out at its exact size
+// (~1 MiB on average), so queued chunks do not pin 8 MiB each.
 func (s *scopeWriter) putChunked(ctx context.Context, dir string, r io.Reader, want int64) (Artifact, error) {
 	ch := chunker.NewWithBoundaries(r, chunkPolynomial, chunkMin, chunkMax)
 	ch.SetAverageBits(chunkAvgBits)
 	digest := sha256.New()
+	scratch := make([]byte, chunkMax)
 	var total int64
 	n := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return Artifact{}, err
 		}
-		bufp := s.w.buf.Get().(*[]byte)
-		c, err := ch.Next(*bufp)
+		c, err := ch.Next(scratch)
 		if err == io.EOF {
-			s.w.buf.Put(bufp)
 			break
 		}
 		if err != nil {
-			s.w.buf.Put(bufp)
 			return Artifact{}, err
 		}
 		digest.Write(c.Data)
 		total += int64(len(c.Data))
 		s.w.progress.Event(ProgressEvent{Kind: "bytes", Scope: s.scope, Name: dir, Bytes: int64(len(c.Data))})
-		release := func() { s.w.buf.Put(bufp) }
-		if err := s.w.writeAsync(ctx, path.Join(dir, fmt.Sprintf("%08d", n)), ModeFile, c.Data, release); err != nil {
+		data := append([]byte(nil), c.Data...)
+		if err := s.w.writeAsync(ctx, path.Join(dir, fmt.Sprintf("%08d", n)), ModeFile, data); err != nil {
 			return Artifact{}, err
 		}
 		n++

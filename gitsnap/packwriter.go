@@ -201,8 +201,15 @@ func (w *packWriter) compress(typ int, data []byte) *bytes.Buffer {
 	if buf == nil {
 		buf = new(bytes.Buffer)
 	}
+	// Room for incompressible data: stored deflate blocks add 5 bytes per
+	// 64 KiB, zlib 6, the entry header at most 10. Allocating exactly (not
+	// letting Grow double a pooled buffer) keeps big entries from pinning
+	// ever larger buffers.
+	need := len(data) + len(data)/1024 + 64
+	if buf.Cap() < need {
+		buf = bytes.NewBuffer(make([]byte, 0, need))
+	}
 	buf.Reset()
-	buf.Grow(len(data) + len(data)/64 + 64)
 	buf.Write(appendPackHeader(nil, typ, int64(len(data))))
 	zw := w.zlibWriter(buf)
 	// Writes to a bytes.Buffer cannot fail.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/git-snap/git-snap/gitsnap"
 )
@@ -46,7 +48,10 @@ func (s *Scope) Matcher(env *gitsnap.ScopeEnv) (*Matcher, error) {
 }
 
 // Capture implements gitsnap.Scope: every regular file and symlink the
-// patterns match, in path order, untracked and ignored files included.
+// patterns match, untracked and ignored files included. Files are read and
+// handed to w by a few goroutines at once (w is safe for concurrent use and
+// sorts what it records), so reading and hashing overlap with the writer's
+// compression; the stored result does not depend on the order.
 func (s *Scope) Capture(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap.ArtifactWriter) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("capture %s: %w", s.name, err)
@@ -61,25 +66,80 @@ func (s *Scope) Capture(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap.Ar
 	}
 	// No progress events here: the core's ArtifactWriter reports bytes as
 	// it stores them.
-	for _, e := range entries {
-		switch e.kind {
-		case kindSymlink:
-			if err := w.PutSymlink(ctx, e.rel, e.target); err != nil {
-				return fmt.Errorf("capture %s: store link %s: %w", s.name, e.rel, err)
-			}
-		case kindFile:
-			if err := putFile(ctx, env.Root, w, e); err != nil {
-				return fmt.Errorf("capture %s: %w", s.name, err)
-			}
-		}
+	if err := putAll(ctx, env.Root, w, entries, captureWorkers()); err != nil {
+		return fmt.Errorf("capture %s: %w", s.name, err)
 	}
 	return nil
 }
 
-// putFile stores one regular file. It re-checks after opening that the
-// path is still the regular file the walk saw, so a file swapped for a
-// symlink meanwhile is never followed.
-func putFile(ctx context.Context, root string, w gitsnap.ArtifactWriter, e entry) error {
+// captureWorkers is how many files Capture reads at once.
+func captureWorkers() int { return max(2, runtime.GOMAXPROCS(0)) }
+
+// putAll stores entries with n goroutines and returns the first error;
+// after an error or cancellation the remaining entries are skipped and the
+// files being read stop. w gets ctx itself, never the derived stop
+// context: the writer may still be storing what it was given.
+func putAll(ctx context.Context, root string, w gitsnap.ArtifactWriter, entries []entry, n int) error {
+	stop, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	next := make(chan entry)
+	for range min(n, len(entries)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range next {
+				if err := putEntry(ctx, stop, root, w, e); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+				}
+			}
+		}()
+	}
+feed:
+	for _, e := range entries {
+		select {
+		case next <- e:
+		case <-stop.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// putEntry stores one walked entry; stop ends it early.
+func putEntry(ctx, stop context.Context, root string, w gitsnap.ArtifactWriter, e entry) error {
+	if err := stop.Err(); err != nil {
+		return err
+	}
+	switch e.kind {
+	case kindSymlink:
+		if err := w.PutSymlink(ctx, e.rel, e.target); err != nil {
+			return fmt.Errorf("store link %s: %w", e.rel, err)
+		}
+	case kindFile:
+		return putFile(ctx, stop, root, w, e)
+	}
+	return nil
+}
+
+// putFile stores one regular file; reading it stops once stop is done. It
+// re-checks after opening that the path is still the regular file the walk
+// saw, so a file swapped for a symlink meanwhile is never followed.
+func putFile(ctx, stop context.Context, root string, w gitsnap.ArtifactWriter, e entry) error {
 	abs := filepath.Join(root, filepath.FromSlash(e.rel))
 	f, err := os.Open(abs)
 	if err != nil {
@@ -97,7 +157,7 @@ func putFile(ctx context.Context, root string, w gitsnap.ArtifactWriter, e entry
 	if !fi.Mode().IsRegular() || !os.SameFile(fi, li) {
 		return fmt.Errorf("%s changed while it was captured", e.rel)
 	}
-	r := io.LimitReader(ctxReader{ctx, f}, fi.Size())
+	r := io.LimitReader(ctxReader{stop, f}, fi.Size())
 	if err := w.PutFile(ctx, e.rel, fi.Mode().Perm(), fi.Size(), r); err != nil {
 		return fmt.Errorf("store %s: %w", e.rel, err)
 	}
