@@ -50,8 +50,8 @@ type IntegrityReport struct {
 	Problems  []IntegrityProblem
 }
 
-// IntegrityError: CheckIntegrity found problems (exit 6). It wraps
-// ErrIntegrity.
+// IntegrityError is returned when CheckIntegrity found problems (exit
+// 6). It wraps ErrIntegrity.
 type IntegrityError struct {
 	Problems []IntegrityProblem
 }

@@ -60,8 +60,8 @@ type TryResult struct {
 	Warnings   []string
 }
 
-// TryFailedError: the change failed (Outcome) and the pre-change snapshot
-// was restored, or could not be (RollbackErr).
+// TryFailedError is returned when the change failed (Outcome) and the
+// pre-change snapshot was restored, or could not be (RollbackErr).
 type TryFailedError struct {
 	Outcome     string
 	Cause       error

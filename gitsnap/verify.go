@@ -27,8 +27,9 @@ type DrillResult struct {
 	Error      string      // why it failed
 }
 
-// DrillFailedError: the drill failed. Cause says how; it wraps
-// ErrIntegrity for a damaged snapshot and *ValidationError for failed checks.
+// DrillFailedError is returned when a drill failed. Cause says how: it
+// wraps ErrIntegrity for a damaged snapshot and *ValidationError for
+// failed checks.
 type DrillFailedError struct {
 	Snapshot string
 	Cause    error

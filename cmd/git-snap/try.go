@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -67,7 +66,7 @@ is tagged deploy.`
 				return err
 			}
 			// With --json, stdout carries only JSON: the command's output goes to stderr.
-			var out io.Writer = e.stdout
+			out := e.stdout
 			if e.json {
 				out = e.stderr
 			}

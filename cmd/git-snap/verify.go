@@ -44,7 +44,7 @@ EXIT STATUS
 				return err
 			}
 			res, err := snap.Verify(c.Context, c.Args().First(), gitsnap.VerifyOptions{Level: c.String("level"), AnyBranch: c.Bool("any-branch")})
-			if res == nil || c.Context.Err() != nil {
+			if res == nil || c.Err() != nil {
 				return err
 			}
 			if e.json {
