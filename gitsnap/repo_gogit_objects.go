@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // HasObject reports whether the object exists, loose or packed (or in an
@@ -23,11 +25,29 @@ func (r *goGitRepo) HasObject(ctx context.Context, h Hash) (bool, error) {
 	if (err == nil && !ok && r.refreshPacksLocked(false)) || (err != nil && r.refreshPacksLocked(true)) {
 		ok, err = r.hasObjectLocked(h)
 	}
+	for i := 1; err != nil && transientPackError(err) && i <= packRaceRetries; i++ {
+		packRaceWait(i)
+		r.refreshPacksLocked(true)
+		ok, err = r.hasObjectLocked(h)
+	}
 	if err != nil {
 		return false, fmt.Errorf("check object %s: %w", h, err)
 	}
 	return ok, nil
 }
+
+// packRaceRetries bounds the retries for a pack another process is
+// installing: it renames pack-X.pack before pack-X.idx (git's order), and
+// go-git lists packs by their .pack file, so for a moment it sees a pack
+// whose index is not there yet (dotgit.ErrPackfileNotFound).
+const packRaceRetries = 6
+
+func transientPackError(err error) bool {
+	return errors.Is(err, dotgit.ErrPackfileNotFound) || errors.Is(err, dotgit.ErrIdxNotFound)
+}
+
+// packRaceWait sleeps a little longer on each attempt (10, 20, 40 ms…).
+func packRaceWait(attempt int) { time.Sleep(time.Duration(5<<attempt) * time.Millisecond) }
 
 func (r *goGitRepo) hasObjectLocked(h Hash) (bool, error) {
 	ph := plumbing.Hash(h)
@@ -74,6 +94,11 @@ func (r *goGitRepo) object(ctx context.Context, h Hash) (plumbing.EncodedObject,
 		// pack whose .idx is not renamed in yet: reload and try once more.
 		// Any failed load must be dropped anyway: go-git keeps a partly
 		// filled index after an error.
+		r.refreshPacksLocked(true)
+		obj, err = r.storage.EncodedObject(plumbing.AnyObject, plumbing.Hash(h))
+	}
+	for i := 1; err != nil && transientPackError(err) && i <= packRaceRetries; i++ {
+		packRaceWait(i)
 		r.refreshPacksLocked(true)
 		obj, err = r.storage.EncodedObject(plumbing.AnyObject, plumbing.Hash(h))
 	}
