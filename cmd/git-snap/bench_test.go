@@ -305,7 +305,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		b.SetBytes(data.total())
 		b.StopTimer()
 		r.freshRepo()
-		r.snap("create", "--no-validate", "-m", "to restore")
+		r.snap("create", "--no-validate", "-m", "to restore", "--tag", "bench-target")
 		b.StartTimer()
 		var u usage
 		for range b.N {
@@ -314,7 +314,8 @@ func BenchmarkSnapshot(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StartTimer()
-			u.add(r.snap("restore", "--yes", "latest"))
+			// By tag: "latest" would be the previous iteration's safety snapshot.
+			u.add(r.snap("restore", "--yes", "bench-target"))
 		}
 		b.StopTimer()
 		if got := dirBytes(b, filepath.Join(data.root, "data")); got != data.total() {
@@ -432,7 +433,7 @@ func BenchmarkSnapshotInProcess(b *testing.B) {
 		b.SetBytes(data.total())
 		b.StopTimer()
 		r.freshRepo()
-		if _, err := open(b).Create(ctx, gitsnap.CreateOptions{NoValidate: true, Message: "to restore"}); err != nil {
+		if _, err := open(b).Create(ctx, gitsnap.CreateOptions{NoValidate: true, Message: "to restore", Tags: []string{"bench-target"}}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -443,7 +444,7 @@ func BenchmarkSnapshotInProcess(b *testing.B) {
 			}
 			s := open(b)
 			b.StartTimer()
-			if _, err := s.Restore(ctx, "latest", gitsnap.RestoreOptions{}); err != nil {
+			if _, err := s.Restore(ctx, "bench-target", gitsnap.RestoreOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}
