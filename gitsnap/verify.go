@@ -148,6 +148,7 @@ func (s *Snap) drill(ctx context.Context, target *SnapshotInfo, o VerifyOptions,
 				sb.cleanups = append(sb.cleanups, box.Cleanup)
 			}
 			sc, checkEnv = box.Scope, append(checkEnv, box.Env...)
+			res.Skipped = append(res.Skipped, box.Notes...)
 		} else if name == ScopeDatabase {
 			load, only := drillDatabases(s.cfg, r.Artifacts())
 			for _, a := range only {

@@ -29,6 +29,8 @@ type ScopeSandbox struct {
 	Env []string
 	// Cleanup removes the temporary targets; it runs even after Ctrl-C.
 	Cleanup func(ctx context.Context) error
+	// Notes say what the sandbox could not cover (reported as skipped).
+	Notes []string
 }
 
 // sandbox is a temporary linked worktree that a drill restores into.
