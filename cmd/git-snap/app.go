@@ -118,6 +118,8 @@ func newApp(e *env) *cli.App {
 			fetchCommand(e),
 			hooksCommand(e),
 			hookCommand(e),
+			exportCommand(e),
+			importCommand(e),
 		},
 		// An unknown command is a usage error (exit 2), like git's.
 		CommandNotFound: func(c *cli.Context, name string) {},
