@@ -581,7 +581,7 @@ func BenchmarkPostgresCreateRestore(b *testing.B) {
 	name := dbtest.UniqueName(b, "snapbench")
 	floorDB := name + "_floor"
 	dbURL := pgDBURL(admin, name)
-	psql := func(u, sql string) string {
+	psql := func(b testing.TB, u, sql string) string {
 		b.Helper()
 		out, err := exec.Command("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", u, "-c", sql).CombinedOutput()
 		if err != nil {
@@ -589,19 +589,19 @@ func BenchmarkPostgresCreateRestore(b *testing.B) {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	psql(admin.String(), "CREATE DATABASE "+name)
+	psql(b, admin.String(), "CREATE DATABASE "+name)
 	b.Cleanup(func() {
 		// The benchmark's databases, and anything a failed restore left
 		// (<name>__gitsnap_tmp_…, the old database set aside).
-		list := psql(admin.String(), fmt.Sprintf("SELECT datname FROM pg_database WHERE datname LIKE '%s%%'", name))
+		list := psql(b, admin.String(), fmt.Sprintf("SELECT datname FROM pg_database WHERE datname LIKE '%s%%'", name))
 		for _, db := range strings.Fields(list) {
-			psql(admin.String(), fmt.Sprintf("DROP DATABASE IF EXISTS %q WITH (FORCE)", db))
+			psql(b, admin.String(), fmt.Sprintf("DROP DATABASE IF EXISTS %q WITH (FORCE)", db))
 		}
 	})
 	// ~175 bytes of dump per row.
 	rows := mb * 1000000 / 175
 	t0 := time.Now()
-	psql(dbURL, fmt.Sprintf(`CREATE TABLE accounts (aid bigint PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL,
+	psql(b, dbURL, fmt.Sprintf(`CREATE TABLE accounts (aid bigint PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL,
   name text NOT NULL, note text NOT NULL, doc jsonb NOT NULL);
 INSERT INTO accounts
 SELECT g, g %% 1000, (hashint4(g) %% 100000), md5(g::text),
@@ -609,7 +609,7 @@ SELECT g, g %% 1000, (hashint4(g) %% 100000), md5(g::text),
        jsonb_build_object('k', md5((g * 3)::text), 'n', g %% 97, 'ok', g %% 2 = 0)
 FROM generate_series(1, %d) g;
 CREATE INDEX accounts_bid ON accounts (bid);`, rows))
-	psql(dbURL, "VACUUM ANALYZE accounts")
+	psql(b, dbURL, "VACUUM ANALYZE accounts")
 	dumpFile := filepath.Join(r.tmp, "floor.dump")
 	if out, err := exec.Command("pg_dump", "-Fc", "-Z0", "-f", dumpFile, "-d", dbURL).CombinedOutput(); err != nil {
 		b.Fatalf("pg_dump: %v: %s", err, out)
@@ -620,8 +620,8 @@ CREATE INDEX accounts_bid ON accounts (bid);`, rows))
 	}
 	dumpSize := fi.Size()
 	b.Logf("input: %d rows, database %s, table+indexes %s, pg_dump -Fc -Z0 %d bytes (loaded in %s)", rows,
-		psql(dbURL, "SELECT pg_size_pretty(pg_database_size(current_database()))"),
-		psql(dbURL, "SELECT pg_size_pretty(pg_total_relation_size('accounts'))"),
+		psql(b, dbURL, "SELECT pg_size_pretty(pg_database_size(current_database()))"),
+		psql(b, dbURL, "SELECT pg_size_pretty(pg_total_relation_size('accounts'))"),
 		dumpSize, time.Since(t0).Round(time.Second))
 
 	config := "[snapshot]\nscopes = [\"database\"]\n\n[[database]]\nname = \"main\"\ndriver = \"postgres\"\nurl_env = \"DATABASE_URL\"\n"
@@ -702,7 +702,7 @@ CREATE INDEX accounts_bid ON accounts (bid);`, rows))
 		var u dbUsage
 		var added int64
 		for i := range b.N {
-			psql(dbURL, fmt.Sprintf("UPDATE accounts SET abalance = abalance + %d WHERE aid %% 100 = %d", i+1, i%100))
+			psql(b, dbURL, fmt.Sprintf("UPDATE accounts SET abalance = abalance + %d WHERE aid %% 100 = %d", i+1, i%100))
 			before := r.gitBytes()
 			b.StartTimer()
 			u.add(r.snap(nil, "create", "--scope", "database", "--no-validate", "-m", "updated"))
@@ -721,8 +721,8 @@ CREATE INDEX accounts_bid ON accounts (bid);`, rows))
 		var u dbUsage
 		for range b.N {
 			b.StopTimer()
-			psql(admin.String(), fmt.Sprintf("DROP DATABASE IF EXISTS %s", floorDB))
-			psql(admin.String(), "CREATE DATABASE "+floorDB)
+			psql(b, admin.String(), fmt.Sprintf("DROP DATABASE IF EXISTS %s", floorDB))
+			psql(b, admin.String(), "CREATE DATABASE "+floorDB)
 			b.StartTimer()
 			run := r.sh(`pg_restore --exit-on-error -d "$1" "$2"`, pgDBURL(admin, floorDB), dumpFile)
 			b.StopTimer()
@@ -751,7 +751,10 @@ CREATE INDEX accounts_bid ON accounts (bid);`, rows))
 		u.report(b)
 		u.checkRSS(b, "restore")
 		b.ReportMetric(float64(s.ScopeMS["database"])/1e3, "scope-s")
-		if got := psql(dbURL, "SELECT count(*) FROM accounts WHERE abalance <> hashint4(aid) % 100000"); got != "0" {
+		if got := psql(b, dbURL, "SELECT count(*) FROM accounts"); got != strconv.Itoa(rows) {
+			b.Fatalf("after the restore accounts has %s rows, want %d", got, rows)
+		}
+		if got := psql(b, dbURL, "SELECT count(*) FROM accounts WHERE abalance <> hashint4(aid::int) % 100000"); got != "0" {
 			b.Fatalf("after the restore %s rows differ from the snapshot", got)
 		}
 	})
