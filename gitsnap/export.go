@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/ulikunitz/xz"
 )
 
 // An export archive (docs/format.md, "Export archive") is a tar stream
@@ -115,10 +113,7 @@ func (s *Snap) Export(ctx context.Context, name string, w io.Writer) (*ExportRes
 	if err != nil {
 		return nil, err
 	}
-	xw, err := xz.NewWriter(w)
-	if err != nil {
-		return nil, fmt.Errorf("start xz: %w", err)
-	}
+	xw := &xzArchive{w: w}
 	tw := tar.NewWriter(xw)
 	mtime := info.CreatedAt().UTC().Truncate(time.Second)
 	res := &ExportResult{Snapshot: info, Objects: 1 + len(so.order) + len(so.blobs)}
@@ -158,7 +153,7 @@ func (s *Snap) Export(ctx context.Context, name string, w io.Writer) (*ExportRes
 			break
 		}
 		var n int64
-		n, err = s.putBlob(ctx, tw, mtime, b)
+		n, err = s.putBlob(ctx, tw, xw, mtime, b)
 		res.Bytes += n
 		s.progress.Event(ProgressEvent{Kind: "bytes", Name: "export", Bytes: n})
 	}
@@ -194,13 +189,21 @@ func putObject(tw *tar.Writer, mtime time.Time, h Hash, typ string, data []byte)
 	return err
 }
 
-// putBlob streams a blob into the archive without holding it in memory.
-func (s *Snap) putBlob(ctx context.Context, tw *tar.Writer, mtime time.Time, h Hash) (int64, error) {
+// putBlob streams a blob into the archive without holding it in memory;
+// a blob whose first 64 KiB do not compress goes into a stored stream.
+func (s *Snap) putBlob(ctx context.Context, tw *tar.Writer, xw *xzArchive, mtime time.Time, h Hash) (int64, error) {
 	rc, size, err := s.repo.OpenBlob(ctx, h)
 	if err != nil {
 		return 0, fmt.Errorf("%w: blob %s: %v", ErrIntegrity, h, err)
 	}
 	defer rc.Close()
+	sample := make([]byte, min(size, storedChunk))
+	if _, err := io.ReadFull(rc, sample); err != nil {
+		return 0, fmt.Errorf("%w: blob %s: %v", ErrIntegrity, h, err)
+	}
+	if err := xw.store(size >= storedChunk && incompressible(sample)); err != nil {
+		return 0, err
+	}
 	head := objectHeader(ObjectBlob, size)
 	if err := tw.WriteHeader(&tar.Header{Name: objectPath(h), Mode: 0o644, Size: int64(len(head)) + size, ModTime: mtime}); err != nil {
 		return 0, err
@@ -208,7 +211,11 @@ func (s *Snap) putBlob(ctx context.Context, tw *tar.Writer, mtime time.Time, h H
 	if _, err := tw.Write(head); err != nil {
 		return 0, err
 	}
+	if _, err := tw.Write(sample); err != nil {
+		return 0, err
+	}
 	n, err := io.Copy(tw, rc)
+	n += int64(len(sample))
 	if err == nil && n != size {
 		err = fmt.Errorf("%w: blob %s has %d bytes, expected %d", ErrIntegrity, h, n, size)
 	}

@@ -35,6 +35,10 @@ func exportFixture(t *testing.T, withBig bool) (*fixture, *gitsnap.SnapshotInfo,
 		}
 		big = b.Bytes()
 		write(t, f.dir, "uploads/big.bin", string(big), 0o644)
+		// Incompressible: goes into a stored xz stream.
+		photo := make([]byte, 1<<20)
+		rnd.Read(photo)
+		write(t, f.dir, "uploads/photo.jpg", string(photo), 0o644)
 	}
 	snap := create(t, f, "to export")
 	if _, err := f.snap.Tag(context.Background(), snap.ID, []string{"cold"}, gitsnap.TagOptions{}); err != nil {
@@ -83,7 +87,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if _, err := c.snap.Restore(ctx, "known-good", gitsnap.RestoreOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for p, want := range map[string]string{".env": "SECRET=1\n", "config/app.toml": "port = 1\n", "uploads/a.png": "png-a", "uploads/big.bin": string(big)} {
+	photo := read(t, f.dir, "uploads/photo.jpg")
+	for p, want := range map[string]string{".env": "SECRET=1\n", "config/app.toml": "port = 1\n", "uploads/a.png": "png-a", "uploads/big.bin": string(big), "uploads/photo.jpg": photo} {
 		if got := read(t, c.dir, p); got != want {
 			t.Errorf("%s after restore: %d bytes, want %d", p, len(got), len(want))
 		}

@@ -11,10 +11,10 @@ import (
 // SnapshotsOf returns, for each given code commit, the snapshots captured
 // from it (their source commit), newest first, with notes folded. It is
 // built for the pre-push hook, which runs on every push: it reads the
-// snapshot refs, each snapshot's source commit from the catalog cache or
-// else from the snapshot commit's Snap-Source-Commit trailer (a few hundred
-// bytes, never the manifest), and only the manifests and notes of the
-// snapshots that match.
+// snapshot refs, each snapshot's source commit from the source index (or,
+// for snapshots new to it, from the commit's Snap-Source-Commit trailer,
+// never the manifest), and only the manifests and notes of the snapshots
+// that match.
 func (s *Snap) SnapshotsOf(ctx context.Context, commits []Hash) (map[Hash][]*SnapshotInfo, error) {
 	want := make(map[string]Hash, len(commits))
 	for _, c := range commits {
@@ -24,35 +24,33 @@ func (s *Snap) SnapshotsOf(ctx context.Context, commits []Hash) (map[Hash][]*Sna
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots: %w", err)
 	}
-	cache := openCatalogCache(s.repo.CommonDir())
+	idx := openSourceIndex(s.repo.CommonDir())
+	live := make(map[Hash]bool, len(refs))
 	var found []*SnapshotInfo
 	for _, r := range refs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		m, cached := cache.manifest(r.Hash)
-		var src string
-		if cached {
-			src = m.SourceCommit
-		} else {
+		live[r.Hash] = true
+		src, ok := idx.m[r.Hash]
+		if !ok {
 			c, err := s.repo.ReadCommit(ctx, r.Hash)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", strings.TrimPrefix(r.Name, SnapshotRefPrefix), err)
 			}
-			src = commitTrailer(c.Message, trailerSource)
+			src, _ = ParseHash(commitTrailer(c.Message, trailerSource))
+			idx.put(r.Hash, src)
 		}
-		if _, ok := want[src]; !ok {
+		if _, ok := want[src.String()]; !ok || src.IsZero() {
 			continue
 		}
-		if !cached {
-			full, _, err := readManifest(ctx, s.repo, r.Hash)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", strings.TrimPrefix(r.Name, SnapshotRefPrefix), err)
-			}
-			m = lightManifest(full)
+		m, _, err := readManifest(ctx, s.repo, r.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", strings.TrimPrefix(r.Name, SnapshotRefPrefix), err)
 		}
-		found = append(found, &SnapshotInfo{ID: strings.TrimPrefix(r.Name, SnapshotRefPrefix), Commit: r.Hash, Manifest: m})
+		found = append(found, &SnapshotInfo{ID: strings.TrimPrefix(r.Name, SnapshotRefPrefix), Commit: r.Hash, Manifest: lightManifest(m)})
 	}
+	_ = idx.save(live) // an index that cannot be written only costs speed
 	objs := make([]Hash, len(found))
 	for i, f := range found {
 		objs[i] = f.Commit

@@ -106,7 +106,7 @@ func transferStats(stderr string) (objects int, bytes int64) {
 			}
 			continue
 		}
-		if m := progressLine.FindStringSubmatch(l); m != nil && m[3] != "" && (m[1] == "Writing objects" || m[1] == "Receiving objects") {
+		if m := progressLine.FindStringSubmatch(l); m != nil && m[3] != "" && (m[1] == "Writing objects" || m[1] == "Receiving objects" || m[1] == "Unpacking objects") {
 			bytes = parseSize(m[3], m[4])
 		}
 	}

@@ -101,6 +101,9 @@ func TestTransferStats(t *testing.T) {
 	if objs != 12 || n != parseSize("5.01", "MiB") {
 		t.Errorf("transferStats = %d objects, %d bytes", objs, n)
 	}
+	if objs, n := transferStats("remote: Total 3 (delta 0), reused 0 (delta 0)\nUnpacking objects: 100% (3/3), 1.50 KiB | 1.50 MiB/s, done.\n"); objs != 3 || n != 1536 {
+		t.Errorf("fetch stats = %d objects, %d bytes", objs, n)
+	}
 	var events []ProgressEvent
 	g := gitTransport{progress: progressRecorder(func(e ProgressEvent) { events = append(events, e) })}
 	st := &transferState{}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -141,5 +143,42 @@ func TestRefusalListsEveryRef(t *testing.T) {
 	}
 	if !strings.HasPrefix(gitsnap.HintOf(err), "run git snap create") {
 		t.Errorf("hint for HEAD: %q", gitsnap.HintOf(err))
+	}
+}
+
+// The source index the hook keeps is an optimisation only: a damaged one is
+// rebuilt, a deleted snapshot stops counting, a new one is picked up.
+func TestSourceIndexNeverDecides(t *testing.T) {
+	ctx := context.Background()
+	dir := gitsnaptest.NewGitRepo(t)
+	head := commitFile(t, dir, "a.txt", "1")
+	ids := makeSnapshots(t, dir, []snapSpec{{Source: head, Status: "passed"}})
+	zero := strings.Repeat("0", 40)
+	check := func() error {
+		t.Helper()
+		ups, _ := ParseRefUpdates(strings.NewReader("refs/heads/main " + head + " refs/heads/main " + zero))
+		_, err := Check(ctx, openSnap(t, dir, gitsnap.PrePushConfig{}), ups)
+		return err
+	}
+	index := filepath.Join(dir, ".git", "git-snap", "sources.idx")
+	if err := check(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(index); err != nil {
+		t.Fatalf("no index written: %v", err)
+	}
+	if err := os.WriteFile(index, []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(); err != nil {
+		t.Fatalf("with a damaged index: %v", err)
+	}
+	gitsnaptest.RunGit(t, dir, "update-ref", "-d", "refs/snapshots/"+ids[0])
+	if err := check(); err == nil {
+		t.Fatal("a deleted snapshot still allows the push")
+	}
+	makeSnapshots(t, dir, []snapSpec{{Source: head, Status: "passed"}})
+	if err := check(); err != nil {
+		t.Fatalf("a new snapshot is not seen: %v", err)
 	}
 }
