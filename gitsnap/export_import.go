@@ -48,7 +48,7 @@ func (s *Snap) Import(ctx context.Context, r io.Reader) (*ImportResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer ow.Abort()
+	defer func() { _ = ow.Abort() }()
 	res := &ImportResult{}
 	var note []byte
 	for {

@@ -31,9 +31,6 @@ const bridgeRefPrefix = "refs/snap-tmp/"
 // that git compares only a bounded number of trees.
 const bridgeParents = 100
 
-// emptyTree is the well-known hash of the empty tree.
-var emptyTree = HashObject(ObjectTree, nil)
-
 // writeBridge writes the bridge commit for snapshots the remote has (and
 // we have too) and returns the refspec that pushes it, or "" when there is
 // nothing to bridge.
@@ -62,7 +59,7 @@ func (s *Snap) writeBridge(ctx context.Context, remoteSnaps map[string]Hash) (Ha
 	if err != nil {
 		return ZeroHash, "", err
 	}
-	defer ow.Abort()
+	defer func() { _ = ow.Abort() }()
 	tree, err := ow.WriteTree(ctx, nil)
 	if err != nil {
 		return ZeroHash, "", fmt.Errorf("write bridge tree: %w", err)

@@ -101,7 +101,7 @@ func tryMergeNotes(ctx context.Context, repo Repo, g gitTransport, theirs Hash, 
 	if err != nil {
 		return "", err
 	}
-	defer ow.Abort()
+	defer func() { _ = ow.Abort() }()
 	leaves := map[Hash]Hash{}
 	for _, side := range []*notesTree{l, r} {
 		for obj := range side.notes {

@@ -71,7 +71,7 @@ type Action struct {
 	Manual string // with Result "manual": the lines to add
 }
 
-// ExistsError: a hook git-snap did not write is in the way.
+// ExistsError is returned when a hook git-snap did not write is in the way.
 type ExistsError struct {
 	Hook, Path string
 }

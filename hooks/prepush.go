@@ -227,7 +227,7 @@ func peelToCommit(ctx context.Context, repo gitsnap.Repo, h gitsnap.Hash) (gitsn
 	return c, err == nil, err
 }
 
-// RefusedError: the push was refused. It names every refused ref.
+// RefusedError is returned when the push is refused; it names every refused ref.
 type RefusedError struct {
 	Require string
 	Refused []Verdict

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -44,7 +43,7 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			var r io.Reader = e.stdin
+			r := e.stdin
 			if name := c.Args().First(); name != "-" {
 				if !filepath.IsAbs(name) {
 					name = filepath.Join(e.dir, name)
