@@ -43,13 +43,15 @@ func TestConcurrentPushesKeepEveryEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A snapshot of its own (validated), a tag on the shared one, and
-		// a restore of the shared one.
-		create(t, c, "own "+name)
+		// restores of both.
+		own := create(t, c, "own "+name)
 		if _, err := c.snap.Tag(ctx, base.ID, []string{"from-" + name}, gitsnap.TagOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.snap.Restore(ctx, base.ID, gitsnap.RestoreOptions{}); err != nil {
-			t.Fatal(err)
+		for _, id := range []string{base.ID, own.ID} {
+			if _, err := c.snap.Restore(ctx, id, gitsnap.RestoreOptions{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		clones[name] = c
 	}
