@@ -131,6 +131,9 @@ func (s *Snap) Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 			return res, err
 		}
 	}
+	if res.Notes == "" {
+		res.Notes = NotesNone
+	}
 	sort.Strings(res.Pushed)
 	return res, nil
 }
