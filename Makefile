@@ -4,7 +4,7 @@ BIN     := $(CURDIR)/bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build install test test-short demo bench bench-all lint clean
+.PHONY: all build install test test-short demo bench bench-db bench-all lint clean
 
 all: build
 
@@ -29,6 +29,12 @@ demo: build
 # GITSNAP_BENCH_SIZE=64MiB make bench is a quick run. TMPDIR picks the disk.
 bench:
 	$(GO) test -run '^$$' -bench '^BenchmarkSnapshot$$' -benchtime 1x -timeout 60m ./cmd/git-snap
+
+# bench-db: issue 3's database figures (docs/benchmarks.md, "Databases"):
+# a 2 GiB dump streamed through the command driver (GITSNAP_BENCH_DB_SIZE)
+# and PostgreSQL create/restore against pg_dump/pg_restore (GITSNAP_BENCH_PG_MB).
+bench-db:
+	$(GO) test -run '^$$' -bench '^Benchmark(DatabaseStream|PostgresCreateRestore)$$' -benchtime 1x -timeout 60m ./cmd/git-snap
 
 # bench-all: every benchmark of every package, once each.
 bench-all:
