@@ -25,7 +25,7 @@ demo: build
 
 # bench: issue 2's targets (docs/benchmarks.md): create/restore of a files
 # scope with the built binary, next to git hash-object. Full size is 1 GiB of
-# ~210 KiB files plus one 1 GiB file (~6 min, ~9 GB of temp disk);
+# ~210 KiB files plus one 1 GiB file (4–6 min, ~5 GB of temp disk);
 # GITSNAP_BENCH_SIZE=64MiB make bench is a quick run. TMPDIR picks the disk.
 bench:
 	$(GO) test -run '^$$' -bench '^BenchmarkSnapshot$$' -benchtime 1x -timeout 60m ./cmd/git-snap
