@@ -77,6 +77,10 @@ func (s *Snap) Create(ctx context.Context, o CreateOptions) (*CreateResult, erro
 		v = nil
 		warnings = append(warnings, "no check runs at this validation level, so the snapshot is unvalidated and not known-good")
 	}
+	if v == nil && contains(o.Tags, TagKnownGood) {
+		return nil, WithHint(fmt.Errorf("%w: a snapshot no check validated cannot be tagged known-good", ErrUsage),
+			"add [[check]]s to %s (or pick a --level that runs some)", ConfigFile)
+	}
 	if v != nil && v.Status != StatusPassed {
 		return nil, WithHint(&ValidationError{Failed: v.Failures(), Total: len(v.Checks)},
 			"fix the failing checks, or snapshot anyway with --no-validate (never known-good)")
@@ -189,7 +193,7 @@ func (s *Snap) capture(ctx context.Context, scopes []string, message string) (*S
 		s.progress.Event(ProgressEvent{Kind: "scope_start", Scope: name})
 		if err := sc.Capture(ctx, env, sw.forScope(name)); err != nil {
 			sw.wait()
-			return nil, fmt.Errorf("capture %s: %w", name, err)
+			return nil, scopeErr("capture", name, err)
 		}
 		s.progress.Event(ProgressEvent{Kind: "scope_done", Scope: name})
 	}

@@ -61,6 +61,7 @@ type packWriter struct {
 	mu      sync.Mutex // guards the pack file state below
 	f       *os.File   // the temp pack, nil until the first object
 	offset  int64      // end of the data written so far
+	wbDone  int64      // data handed to startWriteback so far
 	entries []packEntry
 	err     error // sticky: the pack is unusable until Abort
 
@@ -259,8 +260,22 @@ func (w *packWriter) openLocked() error {
 		os.Remove(f.Name())
 		return fmt.Errorf("write pack header: %w", err)
 	}
-	w.f, w.offset = f, 12
+	w.f, w.offset, w.wbDone = f, 12, 0
 	return nil
+}
+
+// writebackStep: every this many bytes appended, writing them to disk is
+// started in the background, so Flush's fsync does not wait for a whole
+// pack (measured: 1.0 s → see docs/benchmarks.md on 2 GiB).
+const writebackStep = 32 << 20
+
+// writebackLocked starts writeback of what was appended since the last call
+// once writebackStep bytes have piled up.
+func (w *packWriter) writebackLocked() {
+	if w.offset-w.wbDone >= writebackStep {
+		startWriteback(w.f, w.wbDone, w.offset-w.wbDone)
+		w.wbDone = w.offset
+	}
 }
 
 func (w *packWriter) appendLocked(h Hash, entry []byte, crc uint32) error {
@@ -276,6 +291,7 @@ func (w *packWriter) appendLocked(h Hash, entry []byte, crc uint32) error {
 	}
 	w.entries = append(w.entries, packEntry{hash: h, offset: w.offset, crc: crc})
 	w.offset += int64(len(entry))
+	w.writebackLocked()
 	return nil
 }
 

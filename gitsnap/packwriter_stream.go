@@ -52,6 +52,7 @@ func (w *packWriter) WriteBlobFrom(ctx context.Context, r io.Reader, size int64)
 		if err == nil && !dup {
 			w.entries = append(w.entries, packEntry{hash: h, offset: start, crc: crc})
 			w.offset += n
+			w.writebackLocked()
 			return h, nil
 		}
 		if err == nil {

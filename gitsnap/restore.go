@@ -91,7 +91,15 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 		scopes = without(scopes, ScopeCode)
 	}
 	if err := verifySnapshot(ctx, s.repo, m, tree, scopes); err != nil {
+		if HintOf(err) != "" {
+			return nil, fmt.Errorf("snapshot %s: %w", target.ID, err)
+		}
 		return nil, WithHint(fmt.Errorf("snapshot %s: %w", target.ID, err), "the snapshot is damaged; nothing was changed; pick another with git snap list")
+	}
+	if contains(scopes, ScopeCode) {
+		if err := checkSourceCommit(ctx, s.repo, m); err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w", target.ID, err)
+		}
 	}
 	if !o.DryRun {
 		// Read every artifact once against its recorded size and sha256
@@ -111,7 +119,7 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 		sc, _ := s.scopes.Get(name)
 		p, err := sc.Plan(ctx, env, newScopeReader(tree, m, name))
 		if err != nil {
-			return nil, fmt.Errorf("plan %s: %w", name, err)
+			return nil, scopeErr("plan", name, err)
 		}
 		p.Scope = name
 		p.Sort()
@@ -195,7 +203,7 @@ func (s *Snap) apply(ctx context.Context, m *Manifest, tree *snapshotTree, scope
 		s.progress.Event(ProgressEvent{Kind: "scope_start", Scope: name})
 		if err := sc.Restore(ctx, env, newScopeReader(tree, m, name)); err != nil {
 			_ = s.runHooks(context.WithoutCancel(ctx), "start", s.cfg.Restore.Start)
-			err = fmt.Errorf("restore %s: %w", name, err)
+			err = scopeErr("restore", name, err)
 			// A lock the first scope could not take means nothing was written.
 			if i == 0 && (errors.Is(err, ErrRefChanged) || errors.Is(err, ErrLocked)) {
 				err = errUnchanged{err}
@@ -301,6 +309,7 @@ func verifySnapshot(ctx context.Context, repo Repo, m *Manifest, tree *snapshotT
 		if e.Hash.String() != m.Code.Tree {
 			return fmt.Errorf("%w: code tree %s does not match snap.json (%s)", ErrIntegrity, e.Hash.String()[:12], m.Code.Tree)
 		}
+
 	}
 	return nil
 }
@@ -352,6 +361,24 @@ func verifySnapshotData(ctx context.Context, m *Manifest, tree *snapshotTree, sc
 		first = ctx.Err()
 	}
 	return first
+}
+
+// checkSourceCommit: restoring code moves HEAD and the index to the
+// source commit, which lives in the code history, not in the snapshot (an
+// imported snapshot in a repository without that history has none).
+func checkSourceCommit(ctx context.Context, repo Repo, m *Manifest) error {
+	if m.Code == nil || m.Code.Commit == "" {
+		return nil
+	}
+	c, err := ParseHash(m.Code.Commit)
+	if err != nil {
+		return fmt.Errorf("%w: code commit %q", ErrInvalidFormat, m.Code.Commit)
+	}
+	if ok, err := repo.HasObject(ctx, c); err != nil || !ok {
+		return WithHint(fmt.Errorf("%w: the snapshot's source commit %s is not in this repository", ErrObjectNotFound, m.Code.Commit[:12]),
+			"fetch the code history (git fetch) first, or restore everything else with --no-code")
+	}
+	return nil
 }
 
 func without(list []string, drop string) []string {

@@ -2,9 +2,11 @@ package gitsnap
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"sort"
+	"strings"
 )
 
 // Scope captures and restores one kind of state (code, config,
@@ -160,3 +162,12 @@ func (r *Registry) Get(name string) (Scope, bool) {
 
 // Names lists scope names in registration order.
 func (r *Registry) Names() []string { return append([]string(nil), r.order...) }
+
+// scopeErr wraps a scope's error with the operation and scope name, unless
+// the scope already said it ("restore code: …"), so messages never stutter.
+func scopeErr(op, scope string, err error) error {
+	if strings.HasPrefix(err.Error(), op+" "+scope+":") {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, scope, err)
+}

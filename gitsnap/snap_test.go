@@ -277,3 +277,19 @@ func TestTagKnownGoodNeedsPassedValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestKnownGoodNeedsAtLeastOneCheck(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// The fixture's only check is a smoke check: level health runs none.
+	res, err := f.snap.Create(ctx, gitsnap.CreateOptions{Level: "health"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Snapshot.KnownGood() || res.Snapshot.Status != gitsnap.StatusUnknown || len(res.Warnings) != 1 {
+		t.Errorf("a snapshot no check validated: status %s, tags %v, warnings %v", res.Snapshot.Status, res.Snapshot.Tags, res.Warnings)
+	}
+	if _, err := f.snap.Create(ctx, gitsnap.CreateOptions{Level: "health", Tags: []string{gitsnap.TagKnownGood}}); !errors.Is(err, gitsnap.ErrUsage) {
+		t.Errorf("--tag known-good without a check: %v", err)
+	}
+}

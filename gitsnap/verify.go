@@ -160,7 +160,7 @@ func (s *Snap) drill(ctx context.Context, target *SnapshotInfo, o VerifyOptions,
 			r = &filteredReader{ArtifactReader: r, keep: load}
 		}
 		if err := sc.Restore(ctx, env, r); err != nil {
-			return fmt.Errorf("restore %s: %w", name, err)
+			return scopeErr("restore", name, err)
 		}
 		res.ScopeMS[name] = time.Since(t0).Milliseconds()
 		s.progress.Event(ProgressEvent{Kind: "scope_done", Scope: name})
