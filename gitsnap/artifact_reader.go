@@ -12,25 +12,39 @@ import (
 )
 
 // snapshotTree reads paths out of one snapshot's tree, caching the trees
-// it has walked.
+// it has walked, each with a name index: a restore looks up every file,
+// and a directory may hold tens of thousands of them.
 type snapshotTree struct {
-	repo Repo
+	repo ObjectReader
 	root Hash
 
 	mu    sync.Mutex
-	trees map[string][]TreeEntry // dir path ("" = root) → entries
+	trees map[string]*treeDir // dir path ("" = root) → entries
 }
 
-func newSnapshotTree(repo Repo, root Hash) *snapshotTree {
-	return &snapshotTree{repo: repo, root: root, trees: map[string][]TreeEntry{}}
+type treeDir struct {
+	entries []TreeEntry
+	byName  map[string]int // name → index in entries
+}
+
+func newSnapshotTree(repo ObjectReader, root Hash) *snapshotTree {
+	return &snapshotTree{repo: repo, root: root, trees: map[string]*treeDir{}}
 }
 
 // dir returns the entries of the directory at p ("" for the root).
 func (t *snapshotTree) dir(ctx context.Context, p string) ([]TreeEntry, error) {
+	d, err := t.loadDir(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return d.entries, nil
+}
+
+func (t *snapshotTree) loadDir(ctx context.Context, p string) (*treeDir, error) {
 	t.mu.Lock()
-	if es, ok := t.trees[p]; ok {
+	if d, ok := t.trees[p]; ok {
 		t.mu.Unlock()
-		return es, nil
+		return d, nil
 	}
 	t.mu.Unlock()
 	var h Hash
@@ -50,10 +64,16 @@ func (t *snapshotTree) dir(ctx context.Context, p string) ([]TreeEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s of snapshot: %w", p, err)
 	}
+	d := &treeDir{entries: es, byName: make(map[string]int, len(es))}
+	for i, e := range es {
+		if _, dup := d.byName[e.Name]; !dup { // a crafted tree may repeat a name: keep the first
+			d.byName[e.Name] = i
+		}
+	}
 	t.mu.Lock()
-	t.trees[p] = es
+	t.trees[p] = d
 	t.mu.Unlock()
-	return es, nil
+	return d, nil
 }
 
 // lookup finds the entry at slash path p.
@@ -62,14 +82,12 @@ func (t *snapshotTree) lookup(ctx context.Context, p string) (TreeEntry, error) 
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		parent, name = p[:i], p[i+1:]
 	}
-	es, err := t.dir(ctx, parent)
+	d, err := t.loadDir(ctx, parent)
 	if err != nil {
 		return TreeEntry{}, err
 	}
-	for _, e := range es {
-		if e.Name == name {
-			return e, nil
-		}
+	if i, ok := d.byName[name]; ok {
+		return d.entries[i], nil
 	}
 	return TreeEntry{}, fmt.Errorf("%w: %s missing from snapshot tree", ErrIntegrity, p)
 }

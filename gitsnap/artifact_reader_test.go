@@ -155,3 +155,108 @@ func TestChunkReaderCancelled(t *testing.T) {
 		t.Fatalf("read with a cancelled context: got %v, want context.Canceled", err)
 	}
 }
+
+// fakeTrees is an ObjectReader holding trees only.
+type fakeTrees struct {
+	trees map[Hash][]TreeEntry
+	reads int
+}
+
+func (f *fakeTrees) add(es []TreeEntry) Hash {
+	data, err := EncodeTree(es)
+	if err != nil {
+		panic(err)
+	}
+	h := HashObject(ObjectTree, data)
+	f.trees[h] = es
+	return h
+}
+
+func (f *fakeTrees) HasObject(ctx context.Context, h Hash) (bool, error) {
+	_, ok := f.trees[h]
+	return ok, nil
+}
+
+func (f *fakeTrees) OpenBlob(ctx context.Context, h Hash) (io.ReadCloser, int64, error) {
+	return nil, 0, ErrObjectNotFound
+}
+
+func (f *fakeTrees) ReadTree(ctx context.Context, h Hash) ([]TreeEntry, error) {
+	f.reads++
+	es, ok := f.trees[h]
+	if !ok {
+		return nil, ErrObjectNotFound
+	}
+	return es, nil
+}
+
+func (f *fakeTrees) ReadCommit(ctx context.Context, h Hash) (*Commit, error) {
+	return nil, ErrObjectNotFound
+}
+
+// wideTree is a root with files/ holding n files and one subdirectory.
+func wideTree(n int) (*fakeTrees, Hash) {
+	f := &fakeTrees{trees: map[Hash][]TreeEntry{}}
+	blob := HashObject(ObjectBlob, []byte("x"))
+	sub := f.add([]TreeEntry{{Name: "deep.txt", Mode: ModeFile, Hash: blob}})
+	es := []TreeEntry{{Name: "sub", Mode: ModeDir, Hash: sub}}
+	for i := range n {
+		es = append(es, TreeEntry{Name: fmt.Sprintf("f%06d", i), Mode: ModeFile, Hash: HashObject(ObjectBlob, []byte(fmt.Sprint(i)))})
+	}
+	files := f.add(es)
+	return f, f.add([]TreeEntry{{Name: "files", Mode: ModeDir, Hash: files}})
+}
+
+func TestSnapshotTreeLookup(t *testing.T) {
+	f, root := wideTree(1000)
+	tr := newSnapshotTree(f, root)
+	ctx := context.Background()
+	tests := []struct {
+		path    string
+		want    Hash
+		wantErr error
+	}{
+		{"files/f000000", HashObject(ObjectBlob, []byte("0")), nil},
+		{"files/f000999", HashObject(ObjectBlob, []byte("999")), nil},
+		{"files/sub/deep.txt", HashObject(ObjectBlob, []byte("x")), nil},
+		{"files/f001000", ZeroHash, ErrIntegrity},
+		{"files/f000001/below", ZeroHash, ErrIntegrity}, // a file used as a directory
+		{"nothing/here", ZeroHash, ErrIntegrity},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			e, err := tr.lookup(ctx, tt.path)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("lookup: got error %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && e.Hash != tt.want {
+				t.Errorf("lookup: got %s, want %s", e.Hash, tt.want)
+			}
+		})
+	}
+	// Every tree was read once: root, files, files/sub.
+	if f.reads != 3 {
+		t.Errorf("%d tree reads, want 3 (trees are cached)", f.reads)
+	}
+}
+
+// BenchmarkSnapshotTreeLookup looks up every file of a 20,000-file
+// directory, as restoring an uploads directory does.
+func BenchmarkSnapshotTreeLookup(b *testing.B) {
+	const n = 20000
+	f, root := wideTree(n)
+	ctx := context.Background()
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("files/f%06d", i)
+	}
+	b.ResetTimer()
+	for range b.N {
+		tr := newSnapshotTree(f, root)
+		for _, p := range paths {
+			if _, err := tr.lookup(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
