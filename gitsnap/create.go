@@ -171,7 +171,7 @@ func (s *Snap) capture(ctx context.Context, scopes []string, message string) (*S
 	if err != nil {
 		return nil, fmt.Errorf("open object writer: %w", err)
 	}
-	defer ow.Abort()
+	defer func() { _ = ow.Abort() }() // no-op after Flush
 	head, err := s.repo.Head(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read HEAD: %w", err)
@@ -192,7 +192,7 @@ func (s *Snap) capture(ctx context.Context, scopes []string, message string) (*S
 		sc, _ := s.scopes.Get(name)
 		s.progress.Event(ProgressEvent{Kind: "scope_start", Scope: name})
 		if err := sc.Capture(ctx, env, sw.forScope(name)); err != nil {
-			sw.wait()
+			_ = sw.wait() // the scope error is the one to report
 			return nil, scopeErr("capture", name, err)
 		}
 		s.progress.Event(ProgressEvent{Kind: "scope_done", Scope: name})

@@ -66,7 +66,7 @@ func HintOf(err error) string {
 	return ""
 }
 
-// AmbiguousIDError: a name matches more than one snapshot.
+// AmbiguousIDError is returned when a name matches more than one snapshot.
 type AmbiguousIDError struct {
 	Prefix  string
 	Matches []string // "id (date)" descriptions, newest first
@@ -89,7 +89,7 @@ type CheckFailure struct {
 	Err      string // timeout or start failure, if any
 }
 
-// ValidationError: one or more checks failed; nothing was written.
+// ValidationError is returned when one or more checks failed; nothing was written.
 type ValidationError struct {
 	Failed []CheckFailure
 	Total  int
@@ -105,7 +105,7 @@ func (e *ValidationError) Error() string {
 
 func (e *ValidationError) Unwrap() error { return ErrValidationFailed }
 
-// PartialError: the snapshot was written but some scopes failed.
+// PartialError is returned when the snapshot was written but some scopes failed.
 type PartialError struct {
 	ID     string
 	Failed map[string]error

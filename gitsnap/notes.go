@@ -140,7 +140,7 @@ func tryAppend(ctx context.Context, repo Repo, ref string, sig Signature, lines 
 	if err != nil {
 		return err
 	}
-	defer ow.Abort()
+	defer func() { _ = ow.Abort() }() // no-op after Flush
 	// Only the notes that change are read and rewritten; the others keep
 	// their blobs.
 	leaves := make(map[Hash]Hash, len(nt.blobs)+len(lines))

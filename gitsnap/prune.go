@@ -167,7 +167,7 @@ func tryRemoveNotes(ctx context.Context, repo Repo, ref string, sig Signature, d
 	if err != nil {
 		return err
 	}
-	defer ow.Abort()
+	defer func() { _ = ow.Abort() }() // no-op after Flush
 	leaves := make(map[Hash]Hash, len(nt.blobs))
 	for obj, bs := range nt.blobs {
 		switch {

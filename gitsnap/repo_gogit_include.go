@@ -61,8 +61,8 @@ func (cc *configContext) gitDirMatches(from, pattern string, fold bool) bool {
 		pattern += "**"
 	}
 	candidates := []string{cc.gitDir}
-	if real, err := filepath.EvalSymlinks(cc.gitDir); err == nil && real != cc.gitDir {
-		candidates = append(candidates, real)
+	if resolved, err := filepath.EvalSymlinks(cc.gitDir); err == nil && resolved != cc.gitDir {
+		candidates = append(candidates, resolved)
 	}
 	for _, c := range candidates {
 		text := filepath.ToSlash(c)

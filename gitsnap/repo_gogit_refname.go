@@ -15,7 +15,7 @@ func CheckRefName(name string) error {
 		return fmt.Errorf("invalid ref name %q: must start with refs/", name)
 	}
 	if strings.HasSuffix(name, "/") || strings.HasSuffix(name, ".") {
-		return fmt.Errorf("invalid ref name %q: must not end with / or .", name)
+		return fmt.Errorf("invalid ref name %q: must not end with a slash or a dot", name)
 	}
 	if strings.Contains(name, "..") || strings.Contains(name, "@{") {
 		return fmt.Errorf("invalid ref name %q: must not contain .. or @{", name)
@@ -30,7 +30,7 @@ func CheckRefName(name string) error {
 		case part == "":
 			return fmt.Errorf("invalid ref name %q: empty component", name)
 		case strings.HasPrefix(part, "."):
-			return fmt.Errorf("invalid ref name %q: component starts with .", name)
+			return fmt.Errorf("invalid ref name %q: a component starts with a dot", name)
 		case strings.HasSuffix(part, ".lock"):
 			return fmt.Errorf("invalid ref name %q: component ends with .lock", name)
 		}

@@ -59,19 +59,19 @@ func (s *Snap) resolve(ctx context.Context, cat *catalog, name string, opts ...R
 		if err != nil {
 			return nil, fmt.Errorf("read HEAD: %w", err)
 		}
-		var mine, any []*SnapshotInfo
+		var mine, anyBranch []*SnapshotInfo
 		for _, sn := range cat.snaps {
 			if !sn.KnownGood() {
 				continue
 			}
-			any = append(any, sn)
+			anyBranch = append(anyBranch, sn)
 			if o.AnyBranch || head.Branch == "" || shortBranch(sn.Manifest.Branch) == shortBranch(head.Branch) {
 				mine = append(mine, sn)
 			}
 		}
-		if len(mine) == 0 && len(any) > 0 {
+		if len(mine) == 0 && len(anyBranch) > 0 {
 			return nil, WithHint(fmt.Errorf("%w: no known-good snapshot on branch %s", ErrSnapshotNotFound, shortBranch(head.Branch)),
-				"known-good snapshots exist on other branches, e.g. %s (%s); pass --any-branch or name it by id", any[0].ID, shortBranch(any[0].Manifest.Branch))
+				"known-good snapshots exist on other branches, e.g. %s (%s); pass --any-branch or name it by id", anyBranch[0].ID, shortBranch(anyBranch[0].Manifest.Branch))
 		}
 		return pick(mine, "known-good on branch "+shortBranch(head.Branch))
 	}

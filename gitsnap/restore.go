@@ -44,7 +44,7 @@ type RestoreResult struct {
 	ScopeMS    map[string]int64
 }
 
-// RestoreFailedError: the restore failed and the previous state was (or
+// RestoreFailedError is returned when the restore failed and the previous state was (or
 // could not be) put back from the safety snapshot.
 type RestoreFailedError struct {
 	Target      string
