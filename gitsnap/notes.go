@@ -114,9 +114,15 @@ func appendEvents(ctx context.Context, repo Repo, ref string, sig Signature, add
 		}
 		lines[obj] = b
 	}
+	return retryCAS(ctx, func() error { return tryAppend(ctx, repo, ref, sig, lines) })
+}
+
+// retryCAS runs a compare-and-swap update until it does not lose a race
+// (ErrRefChanged), backing off from 5 ms to 200 ms, at most 50 times.
+func retryCAS(ctx context.Context, try func() error) error {
 	delay := 5 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := tryAppend(ctx, repo, ref, sig, lines)
+		err := try()
 		if !errors.Is(err, ErrRefChanged) || attempt >= 50 {
 			return err
 		}

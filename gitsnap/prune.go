@@ -132,21 +132,7 @@ func (s *Snap) pruneRemote(ctx context.Context, remote Remote, ids []string) err
 // removeNotes drops the notes of the given objects in one notes commit,
 // compare-and-swap with retry like appendEvents.
 func removeNotes(ctx context.Context, repo Repo, ref string, sig Signature, drop map[Hash]bool) error {
-	delay := 5 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := tryRemoveNotes(ctx, repo, ref, sig, drop)
-		if !errors.Is(err, ErrRefChanged) || attempt >= 50 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-		if delay < 200*time.Millisecond {
-			delay *= 2
-		}
-	}
+	return retryCAS(ctx, func() error { return tryRemoveNotes(ctx, repo, ref, sig, drop) })
 }
 
 func tryRemoveNotes(ctx context.Context, repo Repo, ref string, sig Signature, drop map[Hash]bool) error {

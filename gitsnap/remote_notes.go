@@ -174,19 +174,5 @@ func reuseOrWrite(ctx context.Context, ow ObjectWriter, obj Hash, content []byte
 // appendNoteLines adds raw note lines (JSON Lines events, kept verbatim)
 // to the notes of the given objects with compare-and-swap and retry.
 func appendNoteLines(ctx context.Context, repo Repo, sig Signature, lines map[Hash][]byte) error {
-	delay := 5 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := tryAppend(ctx, repo, NotesRef, sig, lines)
-		if !errors.Is(err, ErrRefChanged) || attempt >= 50 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-		if delay < 200*time.Millisecond {
-			delay *= 2
-		}
-	}
+	return retryCAS(ctx, func() error { return tryAppend(ctx, repo, NotesRef, sig, lines) })
 }
