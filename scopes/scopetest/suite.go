@@ -3,6 +3,7 @@ package scopetest
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -136,10 +137,10 @@ func testCancelDuringRestore(t *testing.T, c *Case) {
 	c.Mutate(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	opened := false
-	st.OnOpen(func(gitsnap.Artifact) { opened = true; cancel() })
+	var opened atomic.Bool // a scope may open artifacts from several goroutines
+	st.OnOpen(func(gitsnap.Artifact) { opened.Store(true); cancel() })
 	err := c.Scope.Restore(ctx, c.Env, st)
-	if !opened {
+	if !opened.Load() {
 		t.Fatal("restore after Mutate opened no artifact")
 	}
 	if !errors.Is(err, context.Canceled) {
