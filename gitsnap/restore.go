@@ -115,6 +115,7 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 		plan.Validate = *o.Validate && len(s.cfg.Check) > 0
 	}
 	env := s.scopeEnv()
+	env.QuickPlan = !o.DryRun && o.Confirm == nil
 	for _, name := range scopes {
 		sc, _ := s.scopes.Get(name)
 		p, err := sc.Plan(ctx, env, newScopeReader(tree, m, name))

@@ -38,6 +38,10 @@ type ScopeEnv struct {
 	Config   *Config  // the repository's .gitsnap.toml (defaults applied)
 	Worktree Worktree // Git worktree access, for the code scope only
 	Progress Progress // never nil (NoProgress when unset)
+	// QuickPlan: the plan is only counted, not shown (restore --yes), so a
+	// scope may skip work that only refines it (a database digest that
+	// would dump the live database just to say "unchanged").
+	QuickPlan bool
 }
 
 // CodeState is what the code scope records.

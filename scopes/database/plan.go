@@ -59,7 +59,7 @@ func (s *Scope) planOne(ctx context.Context, env *gitsnap.ScopeEnv, pr pair) (*g
 		}
 		return nil, "", err
 	}
-	if !missing {
+	if !missing && !env.QuickPlan {
 		if dg, ok := drv.(Digester); ok {
 			size, sum, err := dg.Digest(ctx, t)
 			if err != nil {
