@@ -106,7 +106,7 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 		// before touching anything: a snapshot whose manifest does not
 		// match its objects is refused, not half-restored and rolled back.
 		s.progress.Event(ProgressEvent{Kind: "step", Name: "verify", Message: "verifying the snapshot's data"})
-		if err := verifySnapshotData(ctx, m, tree, scopes); err != nil {
+		if err := s.verifySnapshotData(ctx, m, tree, scopes); err != nil {
 			return nil, WithHint(fmt.Errorf("snapshot %s: %w", target.ID, err), "the snapshot is damaged; nothing was changed; pick another with git snap list")
 		}
 	}
@@ -316,11 +316,10 @@ func verifySnapshot(ctx context.Context, repo Repo, m *Manifest, tree *snapshotT
 }
 
 // verifySnapshotData streams every artifact of the given scopes through
-// the verifying reader (size and sha256), two at a time. Database dumps
-// are skipped: every driver loads its dump aside and swaps only after the
-// verifying reader reached a clean EOF, so a damaged dump never replaces a
-// live database, and reading a large dump twice would double the restore.
-func verifySnapshotData(ctx context.Context, m *Manifest, tree *snapshotTree, scopes []string) error {
+// the verifying reader (size and sha256), two at a time. Scopes that
+// verify before they apply (VerifiesBeforeApply) are skipped: reading a
+// large dump twice would double the restore for nothing.
+func (s *Snap) verifySnapshotData(ctx context.Context, m *Manifest, tree *snapshotTree, scopes []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -330,7 +329,7 @@ func verifySnapshotData(ctx context.Context, m *Manifest, tree *snapshotTree, sc
 		sem   = make(chan struct{}, 2)
 	)
 	for _, scope := range scopes {
-		if scope == ScopeDatabase {
+		if sc, _ := s.scopes.Get(scope); verifiesBeforeApply(sc) {
 			continue
 		}
 		r := newScopeReader(tree, m, scope)

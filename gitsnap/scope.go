@@ -167,6 +167,19 @@ func (r *Registry) Get(name string) (Scope, bool) {
 // Names lists scope names in registration order.
 func (r *Registry) Names() []string { return append([]string(nil), r.order...) }
 
+// VerifiesBeforeApply is an optional Scope capability: a scope whose
+// Restore reads each artifact to a verified end (size and sha256) before
+// it changes any live state (a database loaded aside, then swapped) says
+// so, and restore does not read its artifacts a second time up front.
+type VerifiesBeforeApply interface {
+	VerifiesBeforeApply() bool
+}
+
+func verifiesBeforeApply(sc Scope) bool {
+	v, ok := sc.(VerifiesBeforeApply)
+	return ok && v.VerifiesBeforeApply()
+}
+
 // scopeErr wraps a scope's error with the operation and scope name, unless
 // the scope already said it ("restore code: …"), so messages never stutter.
 func scopeErr(op, scope string, err error) error {

@@ -60,6 +60,11 @@ func New(opts ...Option) *Scope {
 // Name implements gitsnap.Scope.
 func (s *Scope) Name() string { return gitsnap.ScopeDatabase }
 
+// VerifiesBeforeApply implements gitsnap.VerifiesBeforeApply: every driver
+// loads its dump aside and swaps only after the verifying reader reached a
+// clean EOF, so a damaged dump never replaces a live database.
+func (s *Scope) VerifiesBeforeApply() bool { return true }
+
 // target resolves one configured database for its driver.
 func (s *Scope) target(env *gitsnap.ScopeEnv, c gitsnap.DatabaseConfig) (Target, Driver, error) {
 	drv, ok := s.drivers[c.Driver]
