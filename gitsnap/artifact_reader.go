@@ -145,34 +145,26 @@ func (r *snapshotReader) Open(ctx context.Context, a Artifact) (io.ReadCloser, e
 		}
 		rc = b
 	case KindChunked:
-		dir := "chunks/" + a.Scope + "/" + a.Path
-		var es []TreeEntry
-		if a.Chunks > 0 {
-			var err error
-			if es, err = r.tree.dir(ctx, dir); err != nil {
-				return nil, err
-			}
+		cl, err := listChunks(ctx, r.tree, a)
+		if err != nil {
+			return nil, err
 		}
-		if len(es) != a.Chunks {
-			return nil, fmt.Errorf("%w: %s has %d chunks, manifest says %d", ErrIntegrity, a.Path, len(es), a.Chunks)
-		}
-		for i, e := range es {
-			if e.Name != fmt.Sprintf("%08d", i) || e.Mode != ModeFile {
-				return nil, fmt.Errorf("%w: %s: unexpected chunk entry %q", ErrIntegrity, a.Path, e.Name)
-			}
-		}
-		rc = newChunkReader(ctx, r.tree.repo, es)
+		rc = newChunkReader(ctx, r.tree.repo, cl)
 	}
 	return &verifyingReader{rc: rc, want: a, sum: sha256.New()}, nil
 }
 
-// chunkReader concatenates chunk blobs, opening one at a time. (Reading
-// the next chunk ahead on a goroutine was measured: no gain on 2 cores,
-// +25 MB RSS; see docs/benchmarks.md.)
+// chunkReader concatenates chunks, opening one at a time: a full chunk is
+// streamed from its blob, a delta chunk is rebuilt in memory from its
+// bases (kept in a small cache, since neighbouring deltas share them).
+// (Reading the next chunk ahead on a goroutine was measured: no gain on 2
+// cores, +25 MB RSS; see docs/benchmarks.md.)
 type chunkReader struct {
 	ctx    context.Context
 	repo   blobOpener
-	chunks []TreeEntry
+	chunks []chunkRef
+	bases  map[Hash]bool
+	cache  *baseCache
 	cur    io.ReadCloser
 }
 
@@ -181,8 +173,28 @@ type blobOpener interface {
 	OpenBlob(ctx context.Context, h Hash) (io.ReadCloser, int64, error)
 }
 
-func newChunkReader(ctx context.Context, repo blobOpener, chunks []TreeEntry) *chunkReader {
-	return &chunkReader{ctx: ctx, repo: repo, chunks: chunks}
+func newChunkReader(ctx context.Context, repo blobOpener, cl chunkList) *chunkReader {
+	return &chunkReader{ctx: ctx, repo: repo, chunks: cl.chunks, bases: cl.bases}
+}
+
+// open returns a reader of chunk c.
+func (c *chunkReader) open(ch chunkRef) (io.ReadCloser, error) {
+	if !ch.Delta {
+		rc, _, err := c.repo.OpenBlob(c.ctx, ch.Hash)
+		return rc, err
+	}
+	d, err := readDeltaBlob(c.ctx, c.repo, ch.Hash)
+	if err != nil {
+		return nil, err
+	}
+	if c.cache == nil {
+		c.cache = newBaseCache(c.repo, maxDeltaBases)
+	}
+	data, err := c.cache.rebuild(c.ctx, d, c.bases)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
 }
 
 func (c *chunkReader) Read(p []byte) (int, error) {
@@ -194,7 +206,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 			if err := c.ctx.Err(); err != nil {
 				return 0, err
 			}
-			rc, _, err := c.repo.OpenBlob(c.ctx, c.chunks[0].Hash)
+			rc, err := c.open(c.chunks[0])
 			if err != nil {
 				return 0, fmt.Errorf("open chunk %s: %w", c.chunks[0].Name, err)
 			}

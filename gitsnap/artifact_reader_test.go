@@ -83,7 +83,7 @@ func TestChunkReaderConcatenates(t *testing.T) {
 				want = append(want, data...)
 				es = append(es, f.add(data))
 			}
-			r := newChunkReader(context.Background(), f, es)
+			r := newChunkReader(context.Background(), f, chunksOf(es))
 			got, err := io.ReadAll(r)
 			if err != nil {
 				t.Fatal(err)
@@ -104,7 +104,7 @@ func TestChunkReaderConcatenates(t *testing.T) {
 func TestChunkReaderMissingChunk(t *testing.T) {
 	f := &fakeBlobs{blobs: map[Hash][]byte{}}
 	es := []TreeEntry{f.add([]byte("first")), {Name: "00000001", Mode: ModeFile, Hash: Hash{1}}, f.add([]byte("third"))}
-	r := newChunkReader(context.Background(), f, es)
+	r := newChunkReader(context.Background(), f, chunksOf(es))
 	got, err := io.ReadAll(r)
 	if !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("read: got %v, want ErrObjectNotFound", err)
@@ -124,7 +124,7 @@ func TestChunkReaderCloseMidway(t *testing.T) {
 	for i := range 10 {
 		es = append(es, f.add(bytes.Repeat([]byte{byte(i)}, 1000)))
 	}
-	r := newChunkReader(context.Background(), f, es)
+	r := newChunkReader(context.Background(), f, chunksOf(es))
 	if _, err := io.ReadFull(r, make([]byte, 1500)); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestChunkReaderCancelled(t *testing.T) {
 	es := []TreeEntry{f.add([]byte("a")), f.add([]byte("b"))}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r := newChunkReader(ctx, f, es)
+	r := newChunkReader(ctx, f, chunksOf(es))
 	defer r.Close()
 	if _, err := io.ReadAll(r); !errors.Is(err, context.Canceled) {
 		t.Fatalf("read with a cancelled context: got %v, want context.Canceled", err)
@@ -259,4 +259,13 @@ func BenchmarkSnapshotTreeLookup(b *testing.B) {
 			}
 		}
 	}
+}
+
+// chunksOf lists full chunks for a chunkReader.
+func chunksOf(es []TreeEntry) chunkList {
+	var cl chunkList
+	for _, e := range es {
+		cl.chunks = append(cl.chunks, chunkRef{Name: e.Name, Hash: e.Hash})
+	}
+	return cl
 }

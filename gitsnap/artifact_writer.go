@@ -58,6 +58,11 @@ type snapshotWriter struct {
 
 	sem chan struct{}
 	wg  sync.WaitGroup
+
+	// repo and prev, when set, let chunked artifacts store changed chunks
+	// as deltas against their previous version (delta_chunk.go).
+	repo ObjectReader
+	prev prevFinder
 }
 
 func newSnapshotWriter(ow ObjectWriter, p Progress) *snapshotWriter {
@@ -158,6 +163,11 @@ func (w *snapshotWriter) finish(ctx context.Context, m *Manifest) (Hash, error) 
 	if m.Artifacts == nil {
 		m.Artifacts = []Artifact{}
 	}
+	for _, a := range m.Artifacts {
+		if a.Deltas > 0 {
+			m.Format = max(m.Format, FormatDeltas)
+		}
+	}
 	if w.code != nil {
 		m.Code = &ManifestCode{Tree: w.code.Tree.String(), Branch: w.code.Branch, Dirty: w.code.Dirty}
 		if !w.code.Commit.IsZero() {
@@ -256,7 +266,7 @@ func (s *scopeWriter) PutFile(ctx context.Context, p string, mode fs.FileMode, s
 		return fmt.Errorf("put %s: negative size", p)
 	}
 	if size >= ChunkThreshold {
-		a, err := s.putChunked(ctx, "chunks/"+s.scope+"/"+p, r, size)
+		a, err := s.putChunked(ctx, p, r, size)
 		if err != nil {
 			return fmt.Errorf("capture %s: %w", p, err)
 		}
@@ -290,7 +300,7 @@ func (s *scopeWriter) PutStream(ctx context.Context, name string, r io.Reader, m
 			return a, err
 		}
 	}
-	got, err := s.putChunked(ctx, "chunks/"+s.scope+"/"+name, r, -1)
+	got, err := s.putChunked(ctx, name, r, -1)
 	if err != nil {
 		return a, fmt.Errorf("capture stream %s: %w", name, err)
 	}
@@ -299,17 +309,21 @@ func (s *scopeWriter) PutStream(ctx context.Context, name string, r io.Reader, m
 	return got, nil
 }
 
-// putChunked cuts r into content-defined chunks stored as dir/00000000,
-// dir/00000001, ... It checks the length when want >= 0. The chunker fills
-// one chunkMax scratch buffer; each chunk is copied out at its exact size
-// (~1 MiB on average), so queued chunks do not pin 8 MiB each.
-func (s *scopeWriter) putChunked(ctx context.Context, dir string, r io.Reader, want int64) (Artifact, error) {
+// putChunked cuts r into content-defined chunks stored as
+// chunks/<scope>/<name>/00000000, 00000001, ... It checks the length when
+// want >= 0. The chunker fills one chunkMax scratch buffer; each chunk is
+// copied out at its exact size (~1 MiB on average), so queued chunks do
+// not pin 8 MiB each. When the artifact has a previous version, a chunk
+// that is new but close to it is stored as a delta (<index>.d) instead.
+func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, want int64) (Artifact, error) {
+	dir := "chunks/" + s.scope + "/" + name
 	ch := chunker.NewWithBoundaries(r, chunkPolynomial, chunkMin, chunkMax)
 	ch.SetAverageBits(chunkAvgBits)
 	digest := sha256.New()
 	scratch := make([]byte, chunkMax)
+	planner := s.planner(ctx, name)
 	var total int64
-	n := 0
+	n, deltas := 0, 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return Artifact{}, err
@@ -325,15 +339,51 @@ func (s *scopeWriter) putChunked(ctx context.Context, dir string, r io.Reader, w
 		total += int64(len(c.Data))
 		s.w.progress.Event(ProgressEvent{Kind: "bytes", Scope: s.scope, Name: dir, Bytes: int64(len(c.Data))})
 		data := append([]byte(nil), c.Data...)
-		if err := s.w.writeAsync(ctx, path.Join(dir, fmt.Sprintf("%08d", n)), ModeFile, data); err != nil {
+		entry := path.Join(dir, fmt.Sprintf("%08d", n))
+		n++
+		var st chunkStore
+		if planner != nil {
+			if st, err = planner.plan(ctx, HashObject(ObjectBlob, data), data); err != nil {
+				planner, st = nil, chunkStore{} // a previous version we cannot read only costs space
+			}
+		}
+		switch {
+		case st.delta != nil:
+			err = s.w.writeAsync(ctx, entry+deltaSuffix, ModeFile, st.delta)
+		case !st.blob.IsZero():
+			err = s.w.setEntry(entry+deltaSuffix, TreeEntry{Mode: ModeFile, Hash: st.blob})
+		default:
+			err = s.w.writeAsync(ctx, entry, ModeFile, data)
+		}
+		if err != nil {
 			return Artifact{}, err
 		}
-		n++
+		if st.bases != nil {
+			deltas++
+			for _, b := range st.bases {
+				if err := s.w.setEntry(path.Join(dir, deltaBaseDir, b.String()), TreeEntry{Mode: ModeFile, Hash: b}); err != nil {
+					return Artifact{}, err
+				}
+			}
+		}
 	}
 	if want >= 0 && total != want {
 		return Artifact{}, fmt.Errorf("size changed while being captured: %d bytes, expected %d", total, want)
 	}
-	return Artifact{Scope: s.scope, Kind: KindChunked, Size: total, SHA256: hexSum(digest), Chunks: n}, nil
+	return Artifact{Scope: s.scope, Kind: KindChunked, Size: total, SHA256: hexSum(digest), Chunks: n, Deltas: deltas}, nil
+}
+
+// planner returns the delta planner of the artifact name, or nil when
+// there is no previous version to delta against.
+func (s *scopeWriter) planner(ctx context.Context, name string) *deltaPlanner {
+	if s.w.prev == nil || s.w.repo == nil {
+		return nil
+	}
+	prev, err := s.w.prev(ctx, s.scope, name)
+	if err != nil || prev == nil || len(prev.keyframes) == 0 {
+		return nil
+	}
+	return newDeltaPlanner(s.w.repo, prev)
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }

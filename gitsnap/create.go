@@ -187,6 +187,7 @@ func (s *Snap) capture(ctx context.Context, scopes []string, message string) (*S
 		m.SourceCommit = head.Commit.String()
 	}
 	sw := newSnapshotWriter(ow, s.progress)
+	sw.repo, sw.prev = s.repo, s.prevFinder()
 	env := s.scopeEnv()
 	for _, name := range scopes {
 		sc, _ := s.scopes.Get(name)

@@ -3,7 +3,6 @@ package gitsnap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -76,25 +75,23 @@ func (w *integrityWalk) artifactEntries(ctx context.Context, tree *snapshotTree,
 		if a.Chunks == 0 {
 			return "empty" + a.SHA256, true
 		}
-		es, err := tree.dir(ctx, p)
+		cl, err := listChunks(ctx, tree, a)
 		if err != nil {
-			if !errors.Is(err, ErrObjectNotFound) {
+			switch {
+			case errors.Is(err, ErrObjectNotFound):
+				// reported by the tree walk
+			case errors.Is(err, ErrIntegrity):
+				w.problem(p, ZeroHash, "%s", strings.TrimPrefix(oneLine(err.Error()), ErrIntegrity.Error()+": "))
+			default:
 				w.problem(p, ZeroHash, "chunk directory is in snap.json but not in the snapshot tree")
 			}
 			return "", false
 		}
-		var names []string
-		ok := len(es) == a.Chunks
-		if !ok {
-			w.problem(p, ZeroHash, "%d chunks in the tree, snap.json says %d", len(es), a.Chunks)
+		names := make([]string, 0, len(cl.chunks))
+		for _, c := range cl.chunks {
+			names = append(names, c.Hash.String())
 		}
-		for i, e := range es {
-			if e.Name != fmt.Sprintf("%08d", i) || e.Mode != ModeFile {
-				w.problem(p+"/"+e.Name, e.Hash, "unexpected chunk entry")
-				ok = false
-			}
-			names = append(names, e.Hash.String())
-		}
+		ok := true
 		return strings.Join(names, ",") + a.SHA256, ok
 	}
 	return "", false

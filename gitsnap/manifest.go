@@ -8,9 +8,15 @@ import (
 	"time"
 )
 
-// FormatVersion is the storage format this version writes and reads
-// (docs/format.md).
-const FormatVersion = 1
+// FormatVersion is the storage format a snapshot is written in unless it
+// needs a newer one (docs/format.md). FormatDeltas, the newest this
+// version reads, adds delta chunks; a snapshot is written in it only when
+// one of its chunks is a delta, so snapshots without deltas stay readable
+// by older versions.
+const (
+	FormatVersion = 1
+	FormatDeltas  = 2
+)
 
 // Manifest is snap.json, the first thing read from a snapshot.
 type Manifest struct {
@@ -100,8 +106,8 @@ func decodeManifest(data []byte) (*Manifest, error) {
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("%w: snap.json is not JSON: %v", ErrInvalidFormat, err)
 	}
-	if probe.Format != FormatVersion {
-		return nil, WithHint(fmt.Errorf("%w: snapshot format %d, this git-snap reads format %d", ErrInvalidFormat, probe.Format, FormatVersion),
+	if probe.Format < FormatVersion || probe.Format > FormatDeltas {
+		return nil, WithHint(fmt.Errorf("%w: snapshot format %d, this git-snap reads formats %d to %d", ErrInvalidFormat, probe.Format, FormatVersion, FormatDeltas),
 			"upgrade git-snap to read newer snapshots")
 	}
 	m := &Manifest{}
@@ -125,7 +131,7 @@ func checkArtifact(a Artifact) error {
 	default:
 		return fmt.Errorf("%w: artifact %q has unknown kind %q", ErrInvalidFormat, a.Path, a.Kind)
 	}
-	if a.Size < 0 || len(a.SHA256) != 64 {
+	if a.Size < 0 || len(a.SHA256) != 64 || a.Deltas < 0 || a.Deltas > a.Chunks {
 		return fmt.Errorf("%w: artifact %q has a bad size or digest", ErrInvalidFormat, a.Path)
 	}
 	if a.Scope != ScopeDatabase {
@@ -146,7 +152,7 @@ func commitMessage(m *Manifest) string {
 	summary = oneLine(summary)
 	var b strings.Builder
 	fmt.Fprintf(&b, "git-snap: %s\n\n", summary)
-	fmt.Fprintf(&b, "%s: %d\n", trailerFormat, FormatVersion)
+	fmt.Fprintf(&b, "%s: %d\n", trailerFormat, max(m.Format, FormatVersion))
 	if m.SourceCommit != "" {
 		fmt.Fprintf(&b, "%s: %s\n", trailerSource, m.SourceCommit)
 	}

@@ -287,15 +287,8 @@ func verifySnapshot(ctx context.Context, repo Repo, m *Manifest, tree *snapshotT
 				return fmt.Errorf("%w: object for %s is missing", ErrIntegrity, a.Path)
 			}
 		case KindChunked:
-			if a.Chunks == 0 {
-				continue
-			}
-			es, err := tree.dir(ctx, "chunks/"+a.Scope+"/"+a.Path)
-			if err != nil {
+			if _, err := listChunks(ctx, tree, a); err != nil {
 				return err
-			}
-			if len(es) != a.Chunks {
-				return fmt.Errorf("%w: %s has %d chunks, manifest says %d", ErrIntegrity, a.Path, len(es), a.Chunks)
 			}
 		}
 	}

@@ -104,6 +104,7 @@ type Artifact struct {
 	Size   int64             `json:"size"`
 	SHA256 string            `json:"sha256"`
 	Chunks int               `json:"chunks,omitempty"`
+	Deltas int               `json:"deltas,omitempty"` // chunks stored as deltas (format 2)
 	Meta   map[string]string `json:"meta,omitempty"`
 }
 
