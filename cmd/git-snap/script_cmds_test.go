@@ -139,3 +139,24 @@ func cmdGenFile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), buf, 0o644))
 }
+
+// editfile FILE STEP: flips one byte every STEP bytes of FILE, in place,
+// so a script can make a file that differs from its previous version in
+// scattered places (every chunk changes; deltas stay small).
+func cmdEditFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: editfile FILE STEP")
+	}
+	step, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	if step <= 0 {
+		ts.Fatalf("editfile: STEP must be positive")
+	}
+	p := ts.MkAbs(args[0])
+	data, err := os.ReadFile(p)
+	ts.Check(err)
+	for i := step / 2; i < len(data); i += step {
+		data[i] ^= 0xff
+	}
+	ts.Check(os.WriteFile(p, data, 0o644))
+}

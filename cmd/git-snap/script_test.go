@@ -56,6 +56,7 @@ func TestScripts(t *testing.T) {
 			"jsonvalid":   cmdJSONValid,
 			"jsonkeys":    cmdJSONKeys,
 			"genfile":     cmdGenFile,
+			"editfile":    cmdEditFile,
 			"jsonnorm":    cmdJSONNorm,
 		},
 	})
