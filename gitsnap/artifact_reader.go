@@ -188,7 +188,7 @@ func (c *chunkReader) open(ch chunkRef) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if c.cache == nil {
-		c.cache = newBaseCache(c.repo, maxDeltaBases)
+		c.cache = newBaseCache(c.repo, deltaWindowBack+deltaWindowFwd+2)
 	}
 	data, err := c.cache.rebuild(c.ctx, d, c.bases)
 	if err != nil {
