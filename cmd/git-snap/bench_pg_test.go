@@ -47,7 +47,9 @@ import (
 //	rounds              random only, no target: GITSNAP_BENCH_PG_ROUNDS (5)
 //	                    rounds, each updating a different 1% of rows
 //	                    (aid % 100 = round) then creating a snapshot; bytes
-//	                    added per round, then per round after a plain git gc
+//	                    added per round, then per round after a plain git gc;
+//	                    next to the same dumps committed as one file to a
+//	                    plain repository (Git's own delta compression)
 //	summary             the figures above next to issue 3's targets (its
 //	                    metrics and log; its ns/op means nothing)
 //
@@ -616,63 +618,123 @@ func (p *pgBench) restoreStep(b *testing.B) {
 // then each of rounds rounds updates the rows with aid % 100 = round and
 // creates a snapshot. It reports the bytes each round added to .git, and
 // what the rounds cost after a plain git gc repacks the whole history
-// with Git's delta compression.
+// with Git's delta compression. The floor, untimed: the same dumps
+// (pg_dump -Fc -Z0 of the same database states) committed as one file to
+// a plain repository, before and after git gc.
 func (p *pgBench) roundsStep(b *testing.B, rounds int) {
 	p.b = b
 	b.SetBytes(p.dumpSize)
 	b.StopTimer()
 	var u dbUsage
-	var added []int64
 	var walls []time.Duration
-	var base, baseGC, preGC, afterGC int64
-	var gcWall time.Duration
+	snap, plain := &roundRepo{dir: p.repo}, &roundRepo{dir: filepath.Join(p.tmp, "plain")}
+	commitDump := func(msg string) {
+		p.tool(p.name, `pg_dump -Fc -Z0 -f "$1/dump" && git -C "$1" add dump && git -C "$1" commit -q -m "$2"`, plain.dir, msg)
+	}
 	for range b.N {
 		p.freshRepo(pgBenchConfig)
+		if err := os.RemoveAll(plain.dir); err != nil {
+			b.Fatal(err)
+		}
+		p.run(p.cmd(p.tmp, "git", "init", "-q", "-b", "main", plain.dir))
 		p.create("base", false)
-		base = p.gitBytes()
-		p.run(p.cmd(p.repo, "git", "gc", "-q"))
-		baseGC = p.gitBytes()
+		commitDump("base")
+		snap.start(p)
+		plain.start(p)
 		for i := 1; i <= rounds; i++ {
 			p.update(b, i)
-			before := p.gitBytes()
+			before := snap.size(b)
 			b.StartTimer()
 			run := p.create(fmt.Sprintf("round %d", i), false)
 			b.StopTimer()
 			u.add(run)
-			added, walls = append(added, p.gitBytes()-before), append(walls, run.wall)
-			b.Logf("round %d (aid %% 100 = %d): +%.1f MB in %.1f s", i, i, float64(added[len(added)-1])/1e6, run.wall.Seconds())
+			walls = append(walls, run.wall)
+			snap.added = append(snap.added, snap.size(b)-before)
+			before = plain.size(b)
+			commitDump(fmt.Sprintf("round %d", i))
+			plain.added = append(plain.added, plain.size(b)-before)
+			b.Logf("round %d (aid %% 100 = %d): git snap create +%.1f MB in %.1f s; the dump committed to plain git +%.1f MB",
+				i, i, float64(snap.added[i-1])/1e6, run.wall.Seconds(), float64(plain.added[i-1])/1e6)
 		}
-		preGC = p.gitBytes()
-		gc := p.run(p.cmd(p.repo, "git", "gc", "-q"))
-		gcWall = gc.wall
-		afterGC = p.gitBytes()
+		snap.finish(p)
+		plain.finish(p)
 	}
-	var sum, most int64
-	for _, a := range added {
-		sum += a
-		most = max(most, a)
+	if err := os.RemoveAll(plain.dir); err != nil {
+		b.Fatal(err)
 	}
 	var wsum time.Duration
 	for _, w := range walls {
 		wsum += w
 	}
-	mean := float64(sum) / float64(len(added))
-	perGC := float64(afterGC-baseGC) / float64(rounds)
+	mean, most := snap.meanMax()
 	u.report(b)
 	b.ReportMetric(mean/1e6, "added-MB/round")
-	b.ReportMetric(float64(most)/1e6, "max-added-MB")
-	b.ReportMetric(100*mean/float64(base), "added-%-of-first")
+	b.ReportMetric(most/1e6, "max-added-MB")
+	b.ReportMetric(100*mean/float64(snap.base), "added-%-of-first")
 	b.ReportMetric(wsum.Seconds()/float64(len(walls)), "create-s/round")
-	b.ReportMetric(perGC/1e6, "after-gc-MB/round")
-	b.ReportMetric(gcWall.Seconds(), "gc-s")
-	p.res["rounds-mean-MB"], p.res["rounds-max-MB"], p.res["rounds-gc-MB"] = mean/1e6, float64(most)/1e6, perGC/1e6
+	b.ReportMetric(snap.perRoundGC()/1e6, "after-gc-MB/round")
+	b.ReportMetric(snap.gcWall.Seconds(), "gc-s")
+	pmean, _ := plain.meanMax()
+	b.ReportMetric(pmean/1e6, "plain-git-MB/round")
+	b.ReportMetric(plain.perRoundGC()/1e6, "plain-git-after-gc-MB/round")
+	p.res["rounds-mean-MB"], p.res["rounds-max-MB"], p.res["rounds-gc-MB"] = mean/1e6, most/1e6, snap.perRoundGC()/1e6
+	p.res["rounds-plain-MB"], p.res["rounds-plain-gc-MB"] = pmean/1e6, plain.perRoundGC()/1e6
 	p.res["rounds-create-s"] = wsum.Seconds() / float64(len(walls))
-	b.Logf("rounds: first snapshot %.1f MB (%.1f MB after git gc); %d rounds added %.1f MB (mean %.1f, max %.1f MB/round, %.1f s/create); "+
-		".git %.1f MB before git gc, %.1f MB after (%.1f s): %.2f MB/round over the packed first snapshot, %.1f MB per snapshot in all",
-		float64(base)/1e6, float64(baseGC)/1e6, rounds, float64(sum)/1e6, mean/1e6, float64(most)/1e6, p.res["rounds-create-s"],
-		float64(preGC)/1e6, float64(afterGC)/1e6, gcWall.Seconds(), perGC/1e6, float64(afterGC)/1e6/float64(rounds+1))
+	for _, h := range []struct {
+		what string
+		r    *roundRepo
+	}{{"git snap", snap}, {"plain git, the dump as one file", plain}} {
+		mean, most := h.r.meanMax()
+		b.Logf("%s: first snapshot %.1f MB (%.1f MB after git gc); %d rounds added %.1f MB/round (max %.1f); "+
+			".git %.1f MB before git gc, %.1f MB after (%.1f s): %.2f MB/round over the packed first snapshot",
+			h.what, float64(h.r.base)/1e6, float64(h.r.baseGC)/1e6, len(h.r.added), mean/1e6, most/1e6,
+			float64(h.r.preGC)/1e6, float64(h.r.afterGC)/1e6, h.r.gcWall.Seconds(), h.r.perRoundGC()/1e6)
+	}
 	p.noteRSS(u)
 	u.checkRSS(b, "rounds")
+}
+
+// roundRepo follows the .git of one repository through the rounds.
+type roundRepo struct {
+	dir            string
+	base, baseGC   int64   // after the first snapshot, then after git gc
+	added          []int64 // by each round
+	preGC, afterGC int64   // after the last round, then after git gc
+	gcWall         time.Duration
+}
+
+func (h *roundRepo) size(b *testing.B) int64 {
+	b.Helper()
+	return dirBytes(b, filepath.Join(h.dir, ".git"))
+}
+
+// start records the first snapshot's size, then packs it with git gc.
+func (h *roundRepo) start(p *pgBench) {
+	h.added = h.added[:0]
+	h.base = h.size(p.b)
+	p.run(p.cmd(h.dir, "git", "gc", "-q"))
+	h.baseGC = h.size(p.b)
+}
+
+// finish runs git gc after the rounds.
+func (h *roundRepo) finish(p *pgBench) {
+	h.preGC = h.size(p.b)
+	h.gcWall = p.run(p.cmd(h.dir, "git", "gc", "-q")).wall
+	h.afterGC = h.size(p.b)
+}
+
+func (h *roundRepo) meanMax() (mean, most float64) {
+	var sum int64
+	for _, a := range h.added {
+		sum += a
+		most = max(most, float64(a))
+	}
+	return float64(sum) / float64(max(1, len(h.added))), most
+}
+
+// perRoundGC is what each round costs once git gc has packed the history.
+func (h *roundRepo) perRoundGC() float64 {
+	return float64(h.afterGC-h.baseGC) / float64(max(1, len(h.added)))
 }
 
 // noteRSS keeps the largest git-snap peak RSS for the summary.
@@ -709,12 +771,15 @@ func (p *pgBench) summarize(b *testing.B, rounds int) {
 		lines = append(lines, fmt.Sprintf("1%% of rows updated: +%.1f MB = %.1f%% of the first snapshot's %.1f MB (target ≤ %.0f%%: %s)", r["update-MB"], v, r["first-MB"], benchUpdateTarget, verdict(v <= benchUpdateTarget)))
 	}
 	if v, ok := r["rounds-mean-MB"]; ok {
-		lines = append(lines, fmt.Sprintf("%d rounds of a different 1%%: +%.1f MB/round (max %.1f), %.2f MB/round after git gc, %.1f s/create (no target)", rounds, v, r["rounds-max-MB"], r["rounds-gc-MB"], r["rounds-create-s"]))
+		lines = append(lines, fmt.Sprintf("%d rounds of a different 1%%: +%.1f MB/round (max %.1f), %.2f MB/round after git gc, %.1f s/create (no target); "+
+			"the same dumps committed to plain git: +%.1f MB/round, %.2f MB/round after git gc", rounds, v, r["rounds-max-MB"], r["rounds-gc-MB"], r["rounds-create-s"],
+			r["rounds-plain-MB"], r["rounds-plain-gc-MB"]))
 	}
 	lines = append(lines, fmt.Sprintf("git-snap peak RSS %.1f MB (target ≤ 150 MB: %s)", r["rss-MB"], verdict(r["rss-MB"] <= benchRSSLimit/1e6)))
 	b.Logf("%s\n\t%s", p.input, strings.Join(lines, "\n\t"))
 	for _, m := range [][2]string{{"create-x", "create-x-floor"}, {"restore-x", "restore-x-floor"},
 		{"update-pct", "update-%-of-first"}, {"rounds-mean-MB", "rounds-MB/round"}, {"rounds-gc-MB", "rounds-after-gc-MB/round"},
+		{"rounds-plain-gc-MB", "plain-git-after-gc-MB/round"},
 		{"rss-MB", "max-rss-MB"}, {"zlib1", "zlib1-x"}} {
 		if v, ok := r[m[0]]; ok {
 			b.ReportMetric(v, m[1])
