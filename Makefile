@@ -31,8 +31,12 @@ bench:
 	$(GO) test -run '^$$' -bench '^BenchmarkSnapshot$$' -benchtime 1x -timeout 60m ./cmd/git-snap
 
 # bench-db: issue 3's database figures (docs/benchmarks.md, "Databases"):
-# a 2 GiB dump streamed through the command driver (GITSNAP_BENCH_DB_SIZE)
-# and PostgreSQL create/restore against pg_dump/pg_restore (GITSNAP_BENCH_PG_MB).
+# a 2 GiB dump streamed through the command driver (GITSNAP_BENCH_DB_SIZE),
+# and PostgreSQL create/restore against pg_dump/pg_restore, the 1% update
+# and the rounds of scattered updates on two ~300 MB datasets, pgbench -i
+# -s 20 and random text and JSON (GITSNAP_BENCH_PG_DATASET=pgbench|random|all,
+# GITSNAP_BENCH_PG_MB, GITSNAP_BENCH_PG_ROUNDS). About 5 minutes; needs
+# PostgreSQL and pgbench, or skips them unless GITSNAP_REQUIRE_SERVICES=1.
 bench-db:
 	$(GO) test -run '^$$' -bench '^Benchmark(DatabaseStream|PostgresCreateRestore)$$' -benchtime 1x -timeout 60m ./cmd/git-snap
 

@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +21,6 @@ import (
 
 	"github.com/git-snap/git-snap/gitsnap"
 	"github.com/git-snap/git-snap/scopes"
-	"github.com/git-snap/git-snap/scopes/database/dbtest"
 )
 
 // The database targets of issue 3 are measured here with the built binary
@@ -34,8 +31,8 @@ import (
 //     default; GITSNAP_BENCH_DB_SIZE=256MiB for a quick run). Create,
 //     second create, restore; floors: the generator into /dev/null and
 //     into git hash-object -w --stdin.
-//   - BenchmarkPostgresCreateRestore: a PostgreSQL database whose dump is
-//     about GITSNAP_BENCH_PG_MB MB (default 300), next to bare
+//   - BenchmarkPostgresCreateRestore (bench_pg_test.go): PostgreSQL with
+//     two datasets, pgbench -i and random text and JSON, next to bare
 //     pg_dump -Fc -Z0 and pg_restore.
 //
 // peak-rss-MB is wait4's maxrss: the largest of the git-snap process and
@@ -45,7 +42,6 @@ import (
 
 const (
 	benchDBSizeEnv  = "GITSNAP_BENCH_DB_SIZE"
-	benchPGMBEnv    = "GITSNAP_BENCH_PG_MB"
 	benchGenName    = "gitsnap-bench-gen"
 	benchVariantEnv = "GITSNAP_BENCH_DB_VARIANT"
 	benchRSSLimit   = 150e6 // issue 3: peak RSS ≤ 150 MB for a 2 GB dump
@@ -527,236 +523,6 @@ restore = "wc -c > restored.size"
 			b.ReportMetric(float64(r.gitBytes())/1e6, "git-MB")
 		}
 		u.report(b)
-	})
-}
-
-// pgBenchAdmin returns the maintenance URL of the benchmark server and its
-// host:port.
-func pgBenchAdmin(b *testing.B) (*url.URL, string) {
-	b.Helper()
-	raw := dbtest.Env("GITSNAP_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-	u, err := url.Parse(raw)
-	if err != nil {
-		b.Fatalf("GITSNAP_TEST_POSTGRES_URL: %v", err)
-	}
-	addr := u.Host
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		addr = net.JoinHostPort(addr, "5432")
-	}
-	return u, addr
-}
-
-// pgDBURL is admin with the database name replaced.
-func pgDBURL(admin *url.URL, name string) string {
-	u := *admin
-	u.Path = "/" + name
-	return u.String()
-}
-
-// BenchmarkPostgresCreateRestore measures issue 3's PostgreSQL targets with
-// the binary on a table whose pg_dump -Fc -Z0 is about GITSNAP_BENCH_PG_MB
-// MB (default 300): ids, ints, md5 text and a jsonb column.
-//
-//	floor-pg_dump     pg_dump -Fc -Z0 > /dev/null
-//	create            git snap create --scope database (x-floor: its time / pg_dump's; target ≤ 1.3)
-//	create-again      nothing changed (bytes-added-2nd)
-//	create-update-1pct  after UPDATE of every 100th row (bytes-added; target ≤ 5% of the first)
-//	floor-pg_restore  pg_restore of a dump file into a fresh database
-//	restore           git snap restore <first> --scope database --yes --no-validate
-//	                  (x-floor: its time / pg_restore's; target ≤ 1.2)
-//
-// It skips when PostgreSQL is unreachable, unless GITSNAP_REQUIRE_SERVICES=1.
-// Its databases are dropped at the end.
-func BenchmarkPostgresCreateRestore(b *testing.B) {
-	admin, addr := pgBenchAdmin(b)
-	dbtest.RequireService(b, "PostgreSQL", addr)
-	for _, tool := range []string{"psql", "pg_dump", "pg_restore"} {
-		dbtest.RequireTool(b, tool)
-	}
-	mb, err := strconv.Atoi(dbtest.Env(benchPGMBEnv, "300"))
-	if err != nil || mb <= 0 {
-		b.Fatalf("%s: want a number of MB, got %q", benchPGMBEnv, os.Getenv(benchPGMBEnv))
-	}
-	r := newDBBench(b)
-	name := dbtest.UniqueName(b, "snapbench")
-	floorDB := name + "_floor"
-	dbURL := pgDBURL(admin, name)
-	psql := func(b testing.TB, u, sql string) string {
-		b.Helper()
-		out, err := exec.Command("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", u, "-c", sql).CombinedOutput()
-		if err != nil {
-			b.Fatalf("psql %s: %v: %s", sql, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	psql(b, admin.String(), "CREATE DATABASE "+name)
-	b.Cleanup(func() {
-		// The benchmark's databases, and anything a failed restore left
-		// (<name>__gitsnap_tmp_…, the old database set aside).
-		list := psql(b, admin.String(), fmt.Sprintf("SELECT datname FROM pg_database WHERE datname LIKE '%s%%'", name))
-		for _, db := range strings.Fields(list) {
-			psql(b, admin.String(), fmt.Sprintf("DROP DATABASE IF EXISTS %q WITH (FORCE)", db))
-		}
-	})
-	// ~175 bytes of dump per row.
-	rows := mb * 1000000 / 175
-	t0 := time.Now()
-	psql(b, dbURL, fmt.Sprintf(`CREATE TABLE accounts (aid bigint PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL,
-  name text NOT NULL, note text NOT NULL, doc jsonb NOT NULL);
-INSERT INTO accounts
-SELECT g, g %% 1000, (hashint4(g) %% 100000), md5(g::text),
-       md5((g * 7)::text) || ' ' || md5((g * 13)::text),
-       jsonb_build_object('k', md5((g * 3)::text), 'n', g %% 97, 'ok', g %% 2 = 0)
-FROM generate_series(1, %d) g;
-CREATE INDEX accounts_bid ON accounts (bid);`, rows))
-	psql(b, dbURL, "VACUUM ANALYZE accounts")
-	dumpFile := filepath.Join(r.tmp, "floor.dump")
-	if out, err := exec.Command("pg_dump", "-Fc", "-Z0", "-f", dumpFile, "-d", dbURL).CombinedOutput(); err != nil {
-		b.Fatalf("pg_dump: %v: %s", err, out)
-	}
-	fi, err := os.Stat(dumpFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dumpSize := fi.Size()
-	b.Logf("input: %d rows, database %s, table+indexes %s, pg_dump -Fc -Z0 %d bytes (loaded in %s)", rows,
-		psql(b, dbURL, "SELECT pg_size_pretty(pg_database_size(current_database()))"),
-		psql(b, dbURL, "SELECT pg_size_pretty(pg_total_relation_size('accounts'))"),
-		dumpSize, time.Since(t0).Round(time.Second))
-
-	config := "[snapshot]\nscopes = [\"database\"]\n\n[[database]]\nname = \"main\"\ndriver = \"postgres\"\nurl_env = \"DATABASE_URL\"\n"
-	r.env = append(r.env, "DATABASE_URL="+dbURL)
-	var floorDump, floorRestore time.Duration
-	var snapID string
-	var firstGit int64
-
-	b.Run("floor-pg_dump", func(b *testing.B) {
-		r.b = b
-		b.SetBytes(dumpSize)
-		var u dbUsage
-		for range b.N {
-			run := r.sh(`pg_dump -Fc -Z0 -d "$DATABASE_URL" > /dev/null`)
-			u.add(run)
-			floorDump = run.wall
-		}
-		u.report(b)
-	})
-	b.Run("create", func(b *testing.B) {
-		r.b = b
-		b.SetBytes(dumpSize)
-		var u dbUsage
-		for range b.N {
-			b.StopTimer()
-			r.freshRepo(config)
-			b.StartTimer()
-			run := r.snap(nil, "create", "--scope", "database", "--no-validate", "-m", "bench", "--json")
-			b.StopTimer()
-			u.add(run)
-			var s createSummary
-			summary(b, run.stdout, &s)
-			snapID = s.Snapshot.ID
-			firstGit = r.gitBytes()
-			b.ReportMetric(float64(firstGit)/1e6, "git-MB")
-			if floorDump > 0 {
-				b.ReportMetric(run.wall.Seconds()/floorDump.Seconds(), "x-floor")
-			}
-		}
-		u.report(b)
-		u.checkRSS(b, "create")
-	})
-	ensureFirst := func(b *testing.B) {
-		b.Helper()
-		if snapID != "" {
-			return
-		}
-		r.freshRepo(config)
-		var s createSummary
-		summary(b, r.snap(nil, "create", "--scope", "database", "--no-validate", "-m", "bench", "--json").stdout, &s)
-		snapID, firstGit = s.Snapshot.ID, r.gitBytes()
-	}
-	b.Run("create-again", func(b *testing.B) {
-		r.b = b
-		b.SetBytes(dumpSize)
-		b.StopTimer()
-		ensureFirst(b)
-		var u dbUsage
-		var added int64
-		for range b.N {
-			before := r.gitBytes()
-			b.StartTimer()
-			u.add(r.snap(nil, "create", "--scope", "database", "--no-validate", "-m", "again"))
-			b.StopTimer()
-			added = max(added, r.gitBytes()-before)
-		}
-		u.report(b)
-		b.ReportMetric(float64(added), "bytes-added-2nd")
-		if added >= benchAgainLimit {
-			b.Errorf("a second snapshot of an unchanged database added %d bytes to .git, want < 1 MB (issue 3)", added)
-		}
-	})
-	b.Run("create-update-1pct", func(b *testing.B) {
-		r.b = b
-		b.SetBytes(dumpSize)
-		b.StopTimer()
-		ensureFirst(b)
-		var u dbUsage
-		var added int64
-		for i := range b.N {
-			psql(b, dbURL, fmt.Sprintf("UPDATE accounts SET abalance = abalance + %d WHERE aid %% 100 = %d", i+1, i%100))
-			before := r.gitBytes()
-			b.StartTimer()
-			u.add(r.snap(nil, "create", "--scope", "database", "--no-validate", "-m", "updated"))
-			b.StopTimer()
-			added = max(added, r.gitBytes()-before)
-		}
-		u.report(b)
-		b.ReportMetric(float64(added)/1e6, "added-MB")
-		if firstGit > 0 {
-			b.ReportMetric(100*float64(added)/float64(firstGit), "added-%-of-first")
-		}
-	})
-	b.Run("floor-pg_restore", func(b *testing.B) {
-		r.b = b
-		b.SetBytes(dumpSize)
-		var u dbUsage
-		for range b.N {
-			b.StopTimer()
-			psql(b, admin.String(), fmt.Sprintf("DROP DATABASE IF EXISTS %s", floorDB))
-			psql(b, admin.String(), "CREATE DATABASE "+floorDB)
-			b.StartTimer()
-			run := r.sh(`pg_restore --exit-on-error -d "$1" "$2"`, pgDBURL(admin, floorDB), dumpFile)
-			b.StopTimer()
-			u.add(run)
-			floorRestore = run.wall
-		}
-		u.report(b)
-	})
-	b.Run("restore", func(b *testing.B) {
-		r.b = b
-		b.SetBytes(dumpSize)
-		b.StopTimer()
-		ensureFirst(b)
-		var u dbUsage
-		var s restoreSummary
-		for range b.N {
-			b.StartTimer()
-			run := r.snap(nil, "restore", snapID, "--scope", "database", "--yes", "--no-validate", "--json")
-			b.StopTimer()
-			u.add(run)
-			summary(b, run.stdout, &s)
-			if floorRestore > 0 {
-				b.ReportMetric(run.wall.Seconds()/floorRestore.Seconds(), "x-floor")
-			}
-		}
-		u.report(b)
-		u.checkRSS(b, "restore")
-		b.ReportMetric(float64(s.ScopeMS["database"])/1e3, "scope-s")
-		if got := psql(b, dbURL, "SELECT count(*) FROM accounts"); got != strconv.Itoa(rows) {
-			b.Fatalf("after the restore accounts has %s rows, want %d", got, rows)
-		}
-		if got := psql(b, dbURL, "SELECT count(*) FROM accounts WHERE abalance <> hashint4(aid::int) % 100000"); got != "0" {
-			b.Fatalf("after the restore %s rows differ from the snapshot", got)
-		}
 	})
 }
 
