@@ -43,13 +43,22 @@ var _ Stager = (*SQLite)(nil)
 // does) in TempDir, outside the worktree: a file next to the database
 // would be seen by the safety snapshot's code and files scopes taken
 // meanwhile, and removed by their restore before Commit. Like a capture
-// copy, it needs room for the database in TempDir.
+// copy, it needs room for the database in TempDir. When TempDir lies
+// inside the worktree, Stage returns nil: the database is restored in
+// Commit.
 func (d *SQLite) Stage(ctx context.Context, t Target, r io.Reader, recorded Info) (StagedDB, error) {
 	p, err := sqlitePath(t)
 	if err != nil {
 		return nil, err
 	}
-	staged, err := sqliteLoad(ctx, t, d.TempDir, "git-snap-stage-*.db", "the temporary directory ($TMPDIR)", r, recorded)
+	tmpDir := d.TempDir
+	if tmpDir == "" {
+		tmpDir = os.TempDir()
+	}
+	if within(t.Root, tmpDir) {
+		return nil, nil
+	}
+	staged, err := sqliteLoad(ctx, t, tmpDir, "git-snap-stage-*.db", "the temporary directory ($TMPDIR)", r, recorded)
 	if err != nil {
 		return nil, err
 	}
@@ -325,4 +334,20 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// within reports whether dir is root or lies below it (symbolic links
+// resolved where they can be).
+func within(root, dir string) bool {
+	resolve := func(p string) string {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		return p
+	}
+	rel, err := filepath.Rel(resolve(root), resolve(dir))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -299,6 +299,39 @@ func TestSQLiteStage(t *testing.T) {
 	}
 }
 
+// TestSQLiteStageTempDirInWorktree: with TempDir inside the worktree the
+// driver does not stage (the copy would be seen by the other scopes), and
+// the scope restores the database in Commit instead.
+func TestSQLiteStageTempDirInWorktree(t *testing.T) {
+	root := t.TempDir()
+	app := filepath.Join(root, "var/app.db")
+	seedDB(t, app, false)
+	drv := &SQLite{TempDir: filepath.Join(root, ".tmp")}
+	if err := os.MkdirAll(drv.TempDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := New(WithDrivers(NewDrivers(drv)), WithGetenv(noEnv))
+	env := sqliteEnv(root, gitsnap.DatabaseConfig{Name: "local", Driver: "sqlite", Path: "var/app.db"})
+	good := capture(t, s, env)
+	want := dbState(t, app)
+	execSQL(t, app, "DELETE FROM users WHERE id > 40")
+	data, _ := good.Data("local")
+	if st, err := drv.Stage(context.Background(), Target{Config: env.Config.Database[0], Root: root}, bytes.NewReader(data), Info{}); st != nil || err != nil {
+		t.Fatalf("driver Stage = %v, %v; want nil, nil", st, err)
+	}
+	st, err := s.Stage(context.Background(), env, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noTempFiles(t, drv.TempDir)
+	if err := st.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, dbState(t, app)); diff != "" {
+		t.Errorf("restored database differs (-want +got):\n%s", diff)
+	}
+}
+
 // stageFake is a driver that stages, recording what happens per database
 // in a shared log.
 type stageFake struct {
