@@ -67,8 +67,9 @@ func (e *RestoreFailedError) Error() string {
 func (e *RestoreFailedError) Unwrap() error { return e.Cause }
 
 // Restore puts the live state back to a snapshot (ARCHITECTURE §5): plan,
-// confirm, safety snapshot, stop, restore scopes, start, validate, roll back
-// on failure, record the event.
+// confirm, safety snapshot (while scopes that can are staged: loaded aside,
+// nothing live changed), stop, restore scopes (a staged one is committed),
+// start, validate, roll back on failure, record the event.
 func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*RestoreResult, error) {
 	start := time.Now()
 	cat, err := s.loadCatalog(ctx)
@@ -146,14 +147,15 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 				"another git process seems to be running: nothing was changed; run the restore again once it is done (remove the file only if that process crashed)")
 		}
 	}
-	s.progress.Event(ProgressEvent{Kind: "step", Name: "safety", Message: "taking a pre-restore safety snapshot"})
-	safety, err := s.Create(ctx, CreateOptions{safety: true, Scopes: scopes, Message: "pre-restore safety snapshot before " + target.ID})
+	st, err := s.prepare(ctx, target, m, tree, scopes)
 	if err != nil {
-		return nil, WithHint(fmt.Errorf("take safety snapshot: %w", err), "nothing was changed")
+		return nil, err
 	}
-	res.Safety = safety.Snapshot
+	defer st.discard(ctx) // what was staged but not committed
+	safety := st.safety
+	res.Safety = safety
 
-	res.ScopeMS, err = s.apply(ctx, m, tree, scopes)
+	res.ScopeMS, err = s.applyStaged(ctx, m, tree, scopes, st)
 	if err == nil && plan.Validate {
 		s.progress.Event(ProgressEvent{Kind: "step", Name: "validate", Message: "validating the restored state"})
 		res.Validation, err = s.Validate(ctx)
@@ -168,10 +170,10 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 			"nothing was changed; fix the cause and run the restore again")
 	}
 	if err != nil {
-		return res, s.rollback(ctx, target, safety.Snapshot, scopes, err, res.Duration)
+		return res, s.rollback(ctx, target, safety, scopes, err, res.Duration)
 	}
 	ev := newEvent(s.now(), EventRestored)
-	ev.By, ev.Result, ev.Scopes, ev.Safety = s.identity().Email, "ok", scopes, safety.Snapshot.ID
+	ev.By, ev.Result, ev.Scopes, ev.Safety = s.identity().Email, "ok", scopes, safety.ID
 	ev.DurationMS, ev.ScopeMS = res.Duration.Milliseconds(), res.ScopeMS
 	if res.Validation != nil {
 		ev.Status, ev.Checks = res.Validation.Status, res.Validation.Checks
@@ -182,8 +184,6 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 	return res, nil
 }
 
-// apply runs the stop commands, restores each scope and runs the start
-// commands. It returns the time each scope took.
 // errUnchanged marks a restore failure that happened before anything was
 // changed (a failing stop command, a lock held by another process): there
 // is nothing to roll back.
@@ -191,8 +191,21 @@ type errUnchanged struct{ error }
 
 func (e errUnchanged) Unwrap() error { return e.error }
 
+// apply runs the stop commands, restores each scope and runs the start
+// commands. It returns the time each scope took.
 func (s *Snap) apply(ctx context.Context, m *Manifest, tree *snapshotTree, scopes []string) (map[string]int64, error) {
+	return s.applyStaged(ctx, m, tree, scopes, nil)
+}
+
+// applyStaged is apply where the scopes in st were staged by prepare:
+// those are committed (swapped in) instead of restored, and their time is
+// staging plus commit. A staged scope not reached because an earlier one
+// failed is discarded before the error is returned (so before a rollback).
+func (s *Snap) applyStaged(ctx context.Context, m *Manifest, tree *snapshotTree, scopes []string, st *staging) (map[string]int64, error) {
 	times := map[string]int64{}
+	if err := ctx.Err(); err != nil {
+		return times, errUnchanged{err}
+	}
 	if err := s.runHooks(ctx, "stop", s.cfg.Restore.Stop); err != nil {
 		_ = s.runHooks(context.WithoutCancel(ctx), "start", s.cfg.Restore.Start)
 		return times, errUnchanged{err}
@@ -202,7 +215,14 @@ func (s *Snap) apply(ctx context.Context, m *Manifest, tree *snapshotTree, scope
 		sc, _ := s.scopes.Get(name)
 		t0 := time.Now()
 		s.progress.Event(ProgressEvent{Kind: "scope_start", Scope: name})
-		if err := sc.Restore(ctx, env, newScopeReader(tree, m, name)); err != nil {
+		var err error
+		if sg := st.get(name); sg != nil {
+			err = sg.Commit(ctx)
+		} else {
+			err = sc.Restore(ctx, env, newScopeReader(tree, m, name))
+		}
+		if err != nil {
+			st.discard(ctx)
 			_ = s.runHooks(context.WithoutCancel(ctx), "start", s.cfg.Restore.Start)
 			err = scopeErr("restore", name, err)
 			// A lock the first scope could not take means nothing was written.
@@ -211,7 +231,7 @@ func (s *Snap) apply(ctx context.Context, m *Manifest, tree *snapshotTree, scope
 			}
 			return times, err
 		}
-		times[name] = time.Since(t0).Milliseconds()
+		times[name] = time.Since(t0).Milliseconds() + st.stagedMS(name)
 		s.progress.Event(ProgressEvent{Kind: "scope_done", Scope: name})
 	}
 	return times, s.runHooks(ctx, "start", s.cfg.Restore.Start)

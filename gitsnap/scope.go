@@ -181,6 +181,44 @@ func verifiesBeforeApply(sc Scope) bool {
 	return ok && v.VerifiesBeforeApply()
 }
 
+// Stager is an optional Scope capability: a scope whose restore has a slow
+// part that changes nothing live (loading a database dump into a temporary
+// database) does that part in Stage, and the swap in Staged.Commit.
+// Restore stages such scopes while it takes the safety snapshot, and
+// commits them in scope order once the safety snapshot is written and the
+// stop commands ran, so the restore costs about max(safety snapshot,
+// load) instead of their sum.
+//
+// Contract:
+//   - Stage changes nothing live. It runs at the same time as the safety
+//     snapshot's Capture of the same scope, so nothing it makes may be
+//     seen by any scope's Capture or Plan, or removed by any scope's
+//     Restore (a temporary database, not a file in the worktree).
+//   - Stage reads every artifact it loads to a verified end (a digest
+//     mismatch is an error wrapping ErrIntegrity) before it returns: a
+//     Staged value only ever installs verified data.
+//   - A failed Stage leaves nothing behind. Stage honours ctx and returns
+//     ctx.Err() (wrapped); ctx is cancelled once staging is over, so a
+//     Staged value must not keep using it.
+//   - Commit makes the live state equal to the snapshot, as Restore would
+//     (the swap), with the same failure rules: a failed Commit may leave the
+//     scope partly restored, and the core rolls back from the safety
+//     snapshot. It is called at most once.
+//   - Discard removes everything Stage made that Commit did not install and
+//     leaves the live state alone. It is idempotent, safe after a failed
+//     Commit and a no-op after a successful one. The core calls it with a
+//     context Ctrl-C does not cancel.
+type Stager interface {
+	Stage(ctx context.Context, env *ScopeEnv, r ArtifactReader) (Staged, error)
+}
+
+// Staged is a scope's restore loaded aside by Stager.Stage, waiting to be
+// swapped in (see Stager for the contract).
+type Staged interface {
+	Commit(ctx context.Context) error
+	Discard(ctx context.Context) error
+}
+
 // scopeErr wraps a scope's error with the operation and scope name, unless
 // the scope already said it ("restore code: …"), so messages never stutter.
 func scopeErr(op, scope string, err error) error {

@@ -16,10 +16,12 @@ func restoreCommand(e *env) *cli.Command {
 		Usage:     "put the system back to a snapshot, e.g. known-good",
 		ArgsUsage: "[<snapshot>]",
 		Description: `Plans the restore per scope, asks for confirmation (or --yes), takes a
-pre-restore safety snapshot, runs [restore] stop, restores each scope, runs
-[restore] start, validates, and rolls back to the safety snapshot if anything
-fails. Files are written atomically; files are removed only inside each scope's
-patterns. Without an argument, a terminal shows a picker of recent snapshots.
+pre-restore safety snapshot (meanwhile loading databases into temporary
+copies, which changes nothing live), runs [restore] stop, restores each scope
+(a loaded database is swapped in), runs [restore] start, validates, and rolls
+back to the safety snapshot if anything fails. Files are written atomically;
+files are removed only inside each scope's patterns. Without an argument, a
+terminal shows a picker of recent snapshots.
 
 EXIT STATUS
    0   restored (and validated, when checks are configured)

@@ -54,3 +54,30 @@ type Driver interface {
 	// the swap must happen only after r returned io.EOF.
 	Restore(ctx context.Context, t Target, r io.Reader, recorded Info) error
 }
+
+// Stager is an optional Driver capability: the two halves of Restore,
+// apart. Stage loads the dump from r into a temporary database (or file)
+// that nothing else sees, reads r to its end and checks it returned
+// io.EOF (a digest mismatch is an error wrapping gitsnap.ErrIntegrity);
+// on any failure it removes what it made, and the live database is
+// untouched either way. The returned StagedDB swaps it in later. Restore
+// of a Stager is Stage followed by Commit.
+//
+// Stage may return (nil, nil) for a target it cannot load aside without
+// being seen (the scope then restores it in Commit with Restore).
+type Stager interface {
+	Stage(ctx context.Context, t Target, r io.Reader, recorded Info) (StagedDB, error)
+}
+
+// StagedDB is a verified dump loaded aside by Stager.Stage. It keeps no
+// reference to Stage's ctx.
+type StagedDB interface {
+	// Commit swaps the loaded copy in for the live database, as the end of
+	// Restore does, reading the live database's facts afresh (time has
+	// passed since Stage). Until the swap, a failure removes the loaded
+	// copy and leaves the live database as it was. Called at most once.
+	Commit(ctx context.Context) error
+	// Discard removes the loaded copy, even when ctx is cancelled. It is
+	// idempotent and a no-op after Commit.
+	Discard(ctx context.Context) error
+}

@@ -10,8 +10,88 @@ import (
 	"github.com/git-snap/git-snap/gitsnap"
 )
 
-// Restore implements Driver. It loads the dump into a new schema
-// <name>__gitsnap_tmp_<rand> and reads its objects, then swaps:
+// Restore implements Driver: Stage, then Commit.
+func (m *MySQL) Restore(ctx context.Context, t Target, r io.Reader, recorded Info) error {
+	st, err := m.Stage(ctx, t, r, recorded)
+	if err != nil {
+		return err
+	}
+	return st.Commit(ctx)
+}
+
+var _ Stager = (*MySQL)(nil)
+
+// Stage implements Stager: it loads the dump into a new schema
+// <name>__gitsnap_tmp_<rand> (the live schema's character set, else the
+// recorded one), checks the stream ended cleanly, reads the loaded
+// objects, and drops the temporary copies of triggers and events (a
+// trigger would stop its table from moving and an event would run against
+// the temporary schema; their text is kept for Commit). On any failure the
+// temporary schema is dropped.
+func (m *MySQL) Stage(ctx context.Context, t Target, r io.Reader, recorded Info) (StagedDB, error) {
+	s, err := m.open(t)
+	if err != nil {
+		return nil, err
+	}
+	st := &myStaged{s: s, name: s.conn.dbname}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = st.Discard(ctx)
+		}
+	}()
+	rows, err := s.query(ctx, "", fmt.Sprintf("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s;\n", myString(st.name)))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(rows) > 0 && len(rows[0]) == 2:
+		st.charset = fmt.Sprintf(" CHARACTER SET %s COLLATE %s", myIdent(rows[0][0]), myIdent(rows[0][1]))
+	case recorded.Meta["charset"] != "" && recorded.Meta["collation"] != "":
+		st.charset = fmt.Sprintf(" CHARACTER SET %s COLLATE %s", myIdent(recorded.Meta["charset"]), myIdent(recorded.Meta["collation"]))
+	}
+	if st.suffix, err = randSuffix(); err != nil {
+		return nil, err
+	}
+	st.tmp = myName(st.name, "__gitsnap_tmp_"+st.suffix)
+	st.bak = myName(st.name, "__gitsnap_old_"+st.suffix)
+	st.undo = []string{fmt.Sprintf("DROP DATABASE IF EXISTS %s;", myIdent(st.tmp))}
+	if _, err := s.query(ctx, "", fmt.Sprintf("CREATE DATABASE %s%s;\n", myIdent(st.tmp), st.charset)); err != nil {
+		return nil, fmt.Errorf("create temporary schema: %w", err)
+	}
+	if err := s.load(ctx, st.tmp, r); err != nil {
+		return nil, err
+	}
+	if st.snap, err = s.catalog(ctx, st.tmp, true, false); err != nil {
+		return nil, err
+	}
+	var prep strings.Builder
+	for _, o := range st.snap.triggers {
+		fmt.Fprintf(&prep, "DROP TRIGGER %s.%s;\n", myIdent(st.tmp), myIdent(o.name))
+	}
+	for _, o := range st.snap.events {
+		fmt.Fprintf(&prep, "DROP EVENT %s.%s;\n", myIdent(st.tmp), myIdent(o.name))
+	}
+	if prep.Len() > 0 {
+		if _, err := s.query(ctx, "", prep.String()); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return st, nil
+}
+
+// myStaged is a dump loaded into the temporary schema tmp.
+type myStaged struct {
+	s                      *mySession
+	name, tmp, bak, suffix string
+	charset                string    // " CHARACTER SET … COLLATE …" or ""
+	snap                   myCatalog // the loaded objects
+	undo                   []string  // run in reverse until the swap
+	finished               bool      // committed or discarded
+}
+
+// Commit implements StagedDB. It swaps:
 //
 //  1. the live schema's triggers are dropped (MySQL refuses to move a table
 //     with triggers to another schema; their definitions are kept, and put
@@ -29,87 +109,66 @@ import (
 // a failure drops the temporary schema and leaves the live one as it was;
 // a failure in step 3 leaves the restored tables in place, the old ones in
 // the backup schema, and says so.
-func (m *MySQL) Restore(ctx context.Context, t Target, r io.Reader, recorded Info) error {
-	s, err := m.open(t)
-	if err != nil {
-		return err
+func (st *myStaged) Commit(ctx context.Context) error {
+	if st.finished {
+		return fmt.Errorf("database %s: the loaded copy was already committed or discarded", st.s.label)
 	}
-	defer s.close()
-	name := s.conn.dbname
-	rows, err := s.query(ctx, "", fmt.Sprintf("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s;\n", myString(name)))
-	if err != nil {
-		return err
-	}
-	live := len(rows) > 0 && len(rows[0]) == 2
-	charset := ""
-	switch {
-	case live:
-		charset = fmt.Sprintf(" CHARACTER SET %s COLLATE %s", myIdent(rows[0][0]), myIdent(rows[0][1]))
-	case recorded.Meta["charset"] != "" && recorded.Meta["collation"] != "":
-		charset = fmt.Sprintf(" CHARACTER SET %s COLLATE %s", myIdent(recorded.Meta["charset"]), myIdent(recorded.Meta["collation"]))
-	}
-	suffix, err := randSuffix()
-	if err != nil {
-		return err
-	}
-	tmp := myName(name, "__gitsnap_tmp_"+suffix)
-	bak := myName(name, "__gitsnap_old_"+suffix)
-
-	// Until the swap, undo everything on failure, even when ctx is cancelled.
-	undo := []string{fmt.Sprintf("DROP DATABASE IF EXISTS %s;", myIdent(tmp))}
+	s, name := st.s, st.name
 	swapped := false
 	defer func() {
-		if swapped {
-			return
-		}
-		cctx, cancel := cleanupContext(ctx)
-		defer cancel()
-		for i := len(undo) - 1; i >= 0; i-- {
-			_, _ = s.query(cctx, "", undo[i])
+		if !swapped {
+			_ = st.Discard(ctx)
 		}
 	}()
-	if _, err := s.query(ctx, "", fmt.Sprintf("CREATE DATABASE %s%s;\n", myIdent(tmp), charset)); err != nil {
-		return fmt.Errorf("create temporary schema: %w", err)
-	}
-	if err := s.load(ctx, tmp, r); err != nil {
-		return err
-	}
-	snap, err := s.catalog(ctx, tmp, true, false)
+	rows, err := s.query(ctx, "", fmt.Sprintf("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s;\n", myString(name)))
 	if err != nil {
 		return err
 	}
-	// The temporary copies of triggers would stop their tables from moving
-	// and its events would run against it: drop both, their text is kept.
-	var prep strings.Builder
-	for _, o := range snap.triggers {
-		fmt.Fprintf(&prep, "DROP TRIGGER %s.%s;\n", myIdent(tmp), myIdent(o.name))
-	}
-	for _, o := range snap.events {
-		fmt.Fprintf(&prep, "DROP EVENT %s.%s;\n", myIdent(tmp), myIdent(o.name))
-	}
 	var cur myCatalog
-	if live {
+	var prep strings.Builder
+	if len(rows) > 0 {
 		if cur, err = s.catalog(ctx, name, true, true); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(&prep, "CREATE DATABASE %s%s;\n", myIdent(name), charset)
-		undo = append(undo, fmt.Sprintf("DROP DATABASE IF EXISTS %s;", myIdent(name)))
+		fmt.Fprintf(&prep, "CREATE DATABASE %s%s;\n", myIdent(name), st.charset)
+		st.undo = append(st.undo, fmt.Sprintf("DROP DATABASE IF EXISTS %s;", myIdent(name)))
 	}
-	fmt.Fprintf(&prep, "CREATE DATABASE %s%s;\n", myIdent(bak), charset)
-	undo = append(undo, fmt.Sprintf("DROP DATABASE IF EXISTS %s;", myIdent(bak)))
+	fmt.Fprintf(&prep, "CREATE DATABASE %s%s;\n", myIdent(st.bak), st.charset)
+	st.undo = append(st.undo, fmt.Sprintf("DROP DATABASE IF EXISTS %s;", myIdent(st.bak)))
 	if _, err := s.query(ctx, "", prep.String()); err != nil {
 		return err
 	}
-	if err := s.swap(ctx, name, tmp, bak, suffix, snap, &cur); err != nil {
+	if err := s.swap(ctx, name, st.tmp, st.bak, st.suffix, st.snap, &cur); err != nil {
 		return err
 	}
-	swapped = true
-	if err := s.finish(ctx, name, tmp, bak, suffix, snap, cur); err != nil {
+	swapped, st.finished = true, true
+	defer s.close()
+	if err := s.finish(ctx, name, st.tmp, st.bak, st.suffix, st.snap, cur); err != nil {
 		return gitsnap.WithHint(fmt.Errorf("database %s: tables restored, but recreating views, routines, triggers or events failed: %w", s.label, err),
-			"the previous tables are kept in schema %s; fix the cause and restore again", bak)
+			"the previous tables are kept in schema %s; fix the cause and restore again", st.bak)
 	}
 	return nil
+}
+
+// Discard implements StagedDB: it undoes what was created before the swap
+// (the temporary schema, and in a failed Commit the backup schema and a
+// live schema it created), even when ctx is cancelled.
+func (st *myStaged) Discard(ctx context.Context) error {
+	if st.finished {
+		return nil
+	}
+	st.finished = true
+	defer st.s.close()
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	var first error
+	for i := len(st.undo) - 1; i >= 0; i-- {
+		if _, err := st.s.query(cctx, "", st.undo[i]); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // load runs the dump through the client into db, then checks that the

@@ -88,62 +88,120 @@ func recordedDatabase(recorded Info) *pgDatabase {
 	return &d
 }
 
-// Restore implements Driver. It creates <name>__gitsnap_tmp_<rand> like the
-// live database, runs pg_restore --exit-on-error into it from r, checks r
-// reached its end without error, then swaps in one transaction
-// (live → <name>__gitsnap_old_<rand>, temp → name) after refusing new
-// connections to the live database and terminating its sessions, and
-// finally drops the old copy. Before the swap every failure drops the
-// temporary database and leaves the live one as it was.
+// Restore implements Driver: Stage, then Commit.
 func (p *Postgres) Restore(ctx context.Context, t Target, r io.Reader, recorded Info) error {
+	st, err := p.Stage(ctx, t, r, recorded)
+	if err != nil {
+		return err
+	}
+	return st.Commit(ctx)
+}
+
+var _ Stager = (*Postgres)(nil)
+
+// Stage implements Stager. It creates <name>__gitsnap_tmp_<rand> like the
+// live database (from the facts recorded at dump time and the live
+// database's encoding and locale), runs pg_restore --exit-on-error into it
+// from r and checks r reached its end without error. On any failure the
+// temporary database is dropped. Nothing connects to it but pg_restore,
+// and pg_dump of the live database never sees it.
+func (p *Postgres) Stage(ctx context.Context, t Target, r io.Reader, recorded Info) (StagedDB, error) {
 	pt, err := resolvePostgres(t)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	name := pt.conn.dbname
-	maint := "postgres"
-	if name == maint {
-		maint = "template1"
+	st := &pgStaged{p: p, pt: pt, name: pt.conn.dbname, maint: "postgres"}
+	if st.name == st.maint {
+		st.maint = "template1"
 	}
-	out, err := p.psql(ctx, pt, maint, fmt.Sprintf(pgLiveSQL, quoteLiteral(name)))
+	srv, err := p.server(ctx, pt, st.maint, st.name)
 	if err != nil {
-		return err
-	}
-	var srv pgServer
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &srv); err != nil {
-		return fmt.Errorf("database %s: read %s facts: %w", pt.label, name, err)
+		return nil, err
 	}
 	suffix, err := randSuffix()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tmp := pgName(name, "__gitsnap_tmp_"+suffix)
-	old := pgName(name, "__gitsnap_old_"+suffix)
-
+	st.tmp = pgName(st.name, "__gitsnap_tmp_"+suffix)
+	st.old = pgName(st.name, "__gitsnap_old_"+suffix)
+	st.versionNum = srv.VersionNum
 	// From here on the temporary database may exist: drop it on any
 	// failure, with a context that survives the caller's cancellation.
-	swapped := false
-	defer func() {
-		if !swapped {
-			p.dropQuiet(ctx, pt, maint, tmp, srv.VersionNum)
-		}
-	}()
-	if _, err := p.psql(ctx, pt, maint, pgCreateSQL(tmp, srv.Live, recordedDatabase(recorded))); err != nil {
-		return fmt.Errorf("create temporary database: %w", err)
+	if _, err := p.psql(ctx, pt, st.maint, pgCreateSQL(st.tmp, srv.Live, recordedDatabase(recorded))); err != nil {
+		_ = st.Discard(ctx)
+		return nil, fmt.Errorf("create temporary database: %w", err)
 	}
-	if err := p.load(ctx, pt, tmp, r); err != nil {
+	if err := p.load(ctx, pt, st.tmp, r); err != nil {
+		_ = st.Discard(ctx)
+		return nil, err
+	}
+	return st, nil
+}
+
+// server reads the server version and the live database's facts (nil
+// Live when it does not exist).
+func (p *Postgres) server(ctx context.Context, pt pgTarget, maint, name string) (pgServer, error) {
+	var srv pgServer
+	out, err := p.psql(ctx, pt, maint, fmt.Sprintf(pgLiveSQL, quoteLiteral(name)))
+	if err != nil {
+		return srv, err
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &srv); err != nil {
+		return srv, fmt.Errorf("database %s: read %s facts: %w", pt.label, name, err)
+	}
+	return srv, nil
+}
+
+// pgStaged is a dump restored into the temporary database tmp.
+type pgStaged struct {
+	p          *Postgres
+	pt         pgTarget
+	name       string // the live database
+	maint      string // the database psql connects to for CREATE, RENAME, DROP
+	tmp, old   string
+	versionNum int
+	finished   bool // committed or discarded
+}
+
+// Commit implements StagedDB: it reads the live database's facts again,
+// then swaps in one transaction (live → <name>__gitsnap_old_<rand>, temp
+// → name) after refusing new connections to the live database and
+// terminating its sessions, and finally drops the old copy. Before the
+// swap every failure drops the temporary database and leaves the live one
+// as it was.
+func (st *pgStaged) Commit(ctx context.Context) error {
+	if st.finished {
+		return fmt.Errorf("database %s: the loaded copy was already committed or discarded", st.pt.label)
+	}
+	srv, err := st.p.server(ctx, st.pt, st.maint, st.name)
+	if err == nil {
+		err = st.p.swap(ctx, st.pt, st.maint, st.name, st.tmp, st.old, srv.Live)
+	}
+	if err != nil {
+		_ = st.Discard(ctx)
 		return err
 	}
-	if err := p.swap(ctx, pt, maint, name, tmp, old, srv.Live); err != nil {
-		return err
-	}
-	swapped = true
+	st.finished = true
 	if srv.Live == nil {
 		return nil
 	}
-	if err := p.drop(ctx, pt, maint, old, srv.VersionNum); err != nil {
-		return fmt.Errorf("restored, but dropping the previous copy %s failed: %w", old, err)
+	if err := st.p.drop(ctx, st.pt, st.maint, st.old, srv.VersionNum); err != nil {
+		return fmt.Errorf("restored, but dropping the previous copy %s failed: %w", st.old, err)
 	}
+	return nil
+}
+
+// Discard implements StagedDB: it drops the temporary database.
+func (st *pgStaged) Discard(ctx context.Context) error {
+	if st.finished {
+		return nil
+	}
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if err := st.p.drop(cctx, st.pt, st.maint, st.tmp, st.versionNum); err != nil {
+		return err
+	}
+	st.finished = true
 	return nil
 }
 
@@ -212,12 +270,6 @@ func (p *Postgres) drop(ctx context.Context, pt pgTarget, maint, db string, vers
 	}
 	_, err := p.psql(ctx, pt, maint, stmt+";\n")
 	return err
-}
-
-func (p *Postgres) dropQuiet(ctx context.Context, pt pgTarget, maint, db string, versionNum int) {
-	cctx, cancel := cleanupContext(ctx)
-	defer cancel()
-	_ = p.drop(cctx, pt, maint, db, versionNum)
 }
 
 // cleanupContext outlives ctx's cancellation, so that a cancelled restore

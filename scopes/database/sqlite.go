@@ -41,8 +41,11 @@ import (
 // step before the rename leaves the old database untouched and removes the
 // temporary file. Processes that keep the old database open across the
 // rename go on seeing the old (unlinked) file: stop them with restore.stop.
+// Staged (Stager, during git snap restore), the file is written and checked
+// in TempDir while the safety snapshot is taken, and moved next to the
+// database only in Commit.
 type SQLite struct {
-	// TempDir holds capture copies; "" means os.TempDir().
+	// TempDir holds capture copies and staged restores; "" means os.TempDir().
 	TempDir string
 }
 

@@ -26,45 +26,172 @@ func (d *SQLite) Restore(ctx context.Context, t Target, r io.Reader, recorded In
 	if err != nil {
 		return err
 	}
-	name := t.Config.Name
 	dir := filepath.Dir(p)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("database %s: create directory: %w", name, err)
+		return fmt.Errorf("database %s: create directory: %w", t.Config.Name, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(p)+".git-snap-*.tmp")
+	tmpPath, err := sqliteLoad(ctx, t, dir, "."+filepath.Base(p)+".git-snap-*.tmp", "the directory of "+t.Config.Path, r, recorded)
 	if err != nil {
-		return gitsnap.WithHint(fmt.Errorf("database %s: create temporary file: %w", name, err),
-			"the directory of %s must be writable", t.Config.Path)
+		return err
+	}
+	return sqliteInstall(ctx, t.Config.Name, tmpPath, p)
+}
+
+var _ Stager = (*SQLite)(nil)
+
+// Stage implements Stager. The dump is loaded and checked (as Restore
+// does) in TempDir, outside the worktree: a file next to the database
+// would be seen by the safety snapshot's code and files scopes taken
+// meanwhile, and removed by their restore before Commit. Like a capture
+// copy, it needs room for the database in TempDir. When TempDir lies
+// inside the worktree, Stage returns nil: the database is restored in
+// Commit.
+func (d *SQLite) Stage(ctx context.Context, t Target, r io.Reader, recorded Info) (StagedDB, error) {
+	p, err := sqlitePath(t)
+	if err != nil {
+		return nil, err
+	}
+	tmpDir := d.TempDir
+	if tmpDir == "" {
+		tmpDir = os.TempDir()
+	}
+	if within(t.Root, tmpDir) {
+		return nil, nil
+	}
+	staged, err := sqliteLoad(ctx, t, tmpDir, "git-snap-stage-*.db", "the temporary directory ($TMPDIR)", r, recorded)
+	if err != nil {
+		return nil, err
+	}
+	return &sqliteStaged{name: t.Config.Name, path: p, staged: staged}, nil
+}
+
+// sqliteStaged is a checked database file in TempDir.
+type sqliteStaged struct {
+	name   string // the [[database]] entry
+	path   string // the live database file
+	staged string // "" once committed or discarded
+}
+
+// Commit implements StagedDB: the staged file is moved next to the
+// database (a rename on the same file system, else a copy) and installed
+// as Restore does.
+func (st *sqliteStaged) Commit(ctx context.Context) error {
+	if st.staged == "" {
+		return fmt.Errorf("database %s: the loaded copy was already committed or discarded", st.name)
+	}
+	staged := st.staged
+	st.staged = ""
+	defer removeSQLiteFiles(staged) // gone after a rename
+	dir := filepath.Dir(st.path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("database %s: create directory: %w", st.name, err)
+	}
+	tmpPath, err := sqliteMoveInto(ctx, st.name, staged, dir, "."+filepath.Base(st.path)+".git-snap-*.tmp")
+	if err != nil {
+		return err
+	}
+	return sqliteInstall(ctx, st.name, tmpPath, st.path)
+}
+
+// Discard implements StagedDB.
+func (st *sqliteStaged) Discard(context.Context) error {
+	if st.staged != "" {
+		removeSQLiteFiles(st.staged)
+		st.staged = ""
+	}
+	return nil
+}
+
+// sqliteLoad writes the dump from r to a new file in dir (named after
+// pattern; where names dir in a hint), fsyncs it and checks it
+// (sqlitePrepare). It returns the file's path; on failure the file is
+// removed.
+func sqliteLoad(ctx context.Context, t Target, dir, pattern, where string, r io.Reader, recorded Info) (string, error) {
+	name := t.Config.Name
+	tmp, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", gitsnap.WithHint(fmt.Errorf("database %s: create temporary file: %w", name, err),
+			"%s must be writable", where)
 	}
 	tmpPath := tmp.Name()
-	installed := false
+	ok := false
 	defer func() {
-		if !installed {
+		if !ok {
 			_ = tmp.Close()
 			removeSQLiteFiles(tmpPath)
 		}
 	}()
-
 	if _, err := io.Copy(tmp, ctxReader{ctx: ctx, r: r}); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("database %s: restore: %w", name, ctx.Err())
+			return "", fmt.Errorf("database %s: restore: %w", name, ctx.Err())
 		}
-		return gitsnap.WithHint(fmt.Errorf("database %s: read dump: %w", name, err),
+		return "", gitsnap.WithHint(fmt.Errorf("database %s: read dump: %w", name, err),
 			"the live database was not touched; run git snap check to find damaged snapshot objects")
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("database %s: sync temporary file: %w", name, err)
+		return "", fmt.Errorf("database %s: sync temporary file: %w", name, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("database %s: close temporary file: %w", name, err)
+		return "", fmt.Errorf("database %s: close temporary file: %w", name, err)
 	}
 	if err := sqlitePrepare(ctx, tmpPath, recorded.Meta["journal_mode"] == "wal"); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("database %s: restore: %w", name, ctx.Err())
+			return "", fmt.Errorf("database %s: restore: %w", name, ctx.Err())
 		}
-		return gitsnap.WithHint(fmt.Errorf("database %s: the dump is not a valid SQLite database: %w", name, err),
+		return "", gitsnap.WithHint(fmt.Errorf("database %s: the dump is not a valid SQLite database: %w", name, err),
 			"the live database was not touched; the snapshot's dump is damaged")
 	}
+	ok = true
+	return tmpPath, nil
+}
+
+// sqliteMoveInto moves the checked file src to a new file in dir named
+// after pattern: a rename when both are on one file system, else a copy
+// (fsynced). src is left for the caller to remove.
+func sqliteMoveInto(ctx context.Context, name, src, dir, pattern string) (string, error) {
+	dst, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", fmt.Errorf("database %s: create temporary file: %w", name, err)
+	}
+	dstPath := dst.Name()
+	if err := os.Rename(src, dstPath); err == nil {
+		_ = dst.Close()
+		return dstPath, nil
+	}
+	err = func() error {
+		in, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		if _, err := io.Copy(dst, ctxReader{ctx: ctx, r: in}); err != nil {
+			return err
+		}
+		return dst.Sync()
+	}()
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		removeSQLiteFiles(dstPath)
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("database %s: restore: %w", name, ctx.Err())
+		}
+		return "", fmt.Errorf("database %s: copy the loaded database into place: %w", name, err)
+	}
+	return dstPath, nil
+}
+
+// sqliteInstall puts the checked file tmpPath (in p's directory) in place
+// of the database p, keeping p's permissions; tmpPath is removed on
+// failure.
+func sqliteInstall(ctx context.Context, name, tmpPath, p string) error {
+	installed := false
+	defer func() {
+		if !installed {
+			removeSQLiteFiles(tmpPath)
+		}
+	}()
 	mode := fs.FileMode(0o644)
 	if fi, err := os.Stat(p); err == nil {
 		mode = fi.Mode().Perm()
@@ -93,7 +220,7 @@ func (d *SQLite) Restore(ctx context.Context, t Target, r io.Reader, recorded In
 	}
 	installed = true
 	removeSidecars(p)
-	if err := syncDir(dir); err != nil {
+	if err := syncDir(filepath.Dir(p)); err != nil {
 		return fmt.Errorf("database %s: sync directory: %w", name, err)
 	}
 	return nil
@@ -207,4 +334,20 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// within reports whether dir is root or lies below it (symbolic links
+// resolved where they can be).
+func within(root, dir string) bool {
+	resolve := func(p string) string {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		return p
+	}
+	rel, err := filepath.Rel(resolve(root), resolve(dir))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
