@@ -74,8 +74,9 @@ func (w *packWriter) streamEntryLocked(ctx context.Context, r io.Reader, size in
 	}
 	d := sha1.New()
 	d.Write(objectHeader(ObjectBlob, size))
-	zw := w.zlibWriter(out)
-	defer w.zPool.Put(zw)
+	zw := w.zw.get(out, w.startCompress())
+	defer w.zw.put(zw)
+	defer w.compressing.Add(-1)
 	buf := make([]byte, 256<<10)
 	n, err := io.CopyBuffer(io.MultiWriter(d, zw), &ctxReader{ctx: ctx, r: io.LimitReader(r, size)}, buf)
 	if err != nil {
