@@ -5,7 +5,6 @@ import (
 	"io"
 	"sync"
 	"syscall"
-	"time"
 )
 
 // Read-ahead pipe sizes: a database dump streams through readAheadBlocks
@@ -26,7 +25,7 @@ type ReadAheadWriter struct{ p *readAhead }
 // NewReadAheadPipe returns a pipe like io.Pipe whose writer does not wait
 // for the reader until 4 MiB are buffered. Its writer implements
 // io.ReaderFrom: io.Copy from an OS pipe (what os/exec does with a child's
-// stdout) reads straight into the buffer, in batches (see ReadFrom).
+// stdout) reads straight into the buffer.
 // Each half may be used by one goroutine at a time.
 func NewReadAheadPipe() (*ReadAheadReader, *ReadAheadWriter) {
 	p := &readAhead{
@@ -132,17 +131,16 @@ func (w *ReadAheadWriter) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// ReadFrom reads r to EOF into the buffer. When r is an OS pipe (the
-// stdout of a dump tool, which writes it 4 KiB at a time), the pipe is
-// enlarged to a block and a short read is followed by a pause of
-// pipeBatchPause, so each read takes what the tool wrote meanwhile
-// instead of waking this goroutine for every 4 KiB.
+// ReadFrom reads r to EOF straight into the buffer. When r is an OS pipe
+// (os/exec's io.Copy of a child's stdout), the pipe is first enlarged to
+// a block (Linux: 1 MiB instead of 64 KiB), so the tool runs further
+// ahead of this goroutine.
 func (w *ReadAheadWriter) ReadFrom(r io.Reader) (int64, error) {
 	p := w.p
 	if p.wdone {
 		return 0, io.ErrClosedPipe
 	}
-	batch := enlargePipe(r, readAheadBlockSize)
+	enlargePipe(r, readAheadBlockSize)
 	var total int64
 	for {
 		cur, err := p.block()
@@ -163,19 +161,8 @@ func (w *ReadAheadWriter) ReadFrom(r io.Reader) (int64, error) {
 		if rerr != nil {
 			return total, rerr
 		}
-		if batch && n < pipeBatchShort && len(p.cur) < cap(p.cur) {
-			time.Sleep(pipeBatchPause)
-		}
 	}
 }
-
-// A read of less than pipeBatchShort bytes from an enlarged OS pipe is
-// followed by a pause of pipeBatchPause: at the ~200 MB/s of a local
-// pg_dump that gathers ~200 KB, a fifth of the pipe.
-const (
-	pipeBatchShort = 64 << 10
-	pipeBatchPause = time.Millisecond
-)
 
 // enlargePipe sets r's pipe buffer to size bytes when r is an OS pipe and
 // reports whether it did.
