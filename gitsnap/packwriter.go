@@ -69,7 +69,7 @@ type packWriter struct {
 	zw zlibWriters
 	// levelFor picks an entry's level from the number being compressed
 	// (compressionPolicy.level; tests fix it).
-	levelFor func(busy int) int
+	levelFor func(size int64, busy int) int
 	// compressing counts the entries being compressed right now.
 	compressing atomic.Int32
 	bufPool     sync.Pool // *bytes.Buffer for compressed entries
@@ -159,7 +159,7 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 		}
 		return err
 	}
-	level := w.startCompress()
+	level := w.startCompress(int64(len(data)))
 	buf := w.compress(typ, data, level)
 	w.compressing.Add(-1)
 	defer w.bufPool.Put(buf)
@@ -222,9 +222,10 @@ func (w *packWriter) compress(typ int, data []byte, level int) *bytes.Buffer {
 	return buf
 }
 
-// startCompress counts one more entry being compressed and returns its level.
-func (w *packWriter) startCompress() int {
-	return w.levelFor(int(w.compressing.Add(1)))
+// startCompress counts one more entry being compressed and returns the
+// level for its size bytes. The caller decrements w.compressing when done.
+func (w *packWriter) startCompress(size int64) int {
+	return w.levelFor(size, int(w.compressing.Add(1)))
 }
 
 // appendPackHeader encodes an entry header: type and size, 4 bits of size

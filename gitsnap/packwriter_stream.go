@@ -74,7 +74,7 @@ func (w *packWriter) streamEntryLocked(ctx context.Context, r io.Reader, size in
 	}
 	d := sha1.New()
 	d.Write(objectHeader(ObjectBlob, size))
-	zw := w.zw.get(out, w.startCompress())
+	zw := w.zw.get(out, w.startCompress(size))
 	defer w.zw.put(zw)
 	defer w.compressing.Add(-1)
 	buf := make([]byte, 256<<10)

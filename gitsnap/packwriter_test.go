@@ -63,7 +63,7 @@ func testPackWriterInterop(t *testing.T, level int) {
 	f := newGitFixture(t)
 	r := f.open(f.dir)
 	w := newTestWriter(t, r)
-	w.levelFor = func(int) int { return level }
+	w.levelFor = func(int64, int) int { return level }
 
 	blobs := map[string][]byte{
 		"empty":    {},

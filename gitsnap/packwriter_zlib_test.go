@@ -83,14 +83,17 @@ func TestCompressionPolicy(t *testing.T) {
 		want  []int // levels for busy = 1, 2, …
 	}{
 		{1, []int{levelHuffman, levelStored}},
-		{2, []int{levelHuffman, levelStored, levelStored}},
-		{4, []int{levelFast, levelHuffman, levelStored}},
-		{8, []int{levelFast, levelFast, levelHuffman, levelHuffman, levelStored}},
+		{2, []int{levelHuffman, levelHuffman, levelStored}},
+		{4, []int{levelFast, levelHuffman, levelHuffman, levelHuffman, levelStored}},
+		{8, []int{levelFast, levelFast, levelHuffman, levelHuffman, levelHuffman, levelHuffman, levelHuffman, levelHuffman, levelStored}},
 	} {
 		p := compressionPolicy{procs: c.procs}
 		for i, want := range c.want {
-			if got := p.level(i + 1); got != want {
+			if got := p.level(1<<20, i+1); got != want {
 				t.Errorf("procs %d, busy %d: level %d, want %d", c.procs, i+1, got, want)
+			}
+			if got := p.level(smallEntry-1, i+1); got != levelFast {
+				t.Errorf("procs %d, busy %d, a small entry: level %d, want %d", c.procs, i+1, got, levelFast)
 			}
 		}
 	}
