@@ -160,6 +160,9 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 		return err
 	}
 	level := w.startCompress(int64(len(data)))
+	if level == levelHuffman && !worthHuffman(data) {
+		level = levelStored
+	}
 	buf := w.compress(typ, data, level)
 	w.compressing.Add(-1)
 	defer w.bufPool.Put(buf)

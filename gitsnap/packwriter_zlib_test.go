@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -95,6 +96,25 @@ func TestCompressionPolicy(t *testing.T) {
 			if got := p.level(smallEntry-1, i+1); got != levelFast {
 				t.Errorf("procs %d, busy %d, a small entry: level %d, want %d", c.procs, i+1, got, levelFast)
 			}
+		}
+	}
+}
+
+func TestWorthHuffman(t *testing.T) {
+	text := bytes.Repeat([]byte("4711\t42\tfoxtrot delta\t{\"score\": 17}\t5d41402abc4b2a76b9719d911017c592\n"), 20_000)
+	for _, c := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"dump text", text, true},
+		{"hex digits", []byte(strings.Repeat("0123456789abcdef", 100_000)), true},
+		{"random", randomBytes(5, 1<<20), false},
+		{"small random", randomBytes(6, 3000), false},
+		{"random with a text head", append(append([]byte(nil), text[:4096]...), randomBytes(7, 4<<20)...), false},
+	} {
+		if got := worthHuffman(c.data); got != c.want {
+			t.Errorf("%s: worthHuffman = %v, want %v", c.name, got, c.want)
 		}
 	}
 }
