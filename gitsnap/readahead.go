@@ -183,8 +183,9 @@ func enlargePipe(r io.Reader, size int) bool {
 }
 
 // CloseWithError ends the stream: the reader gets the buffered bytes, then
-// err (io.EOF when err is nil). Closing twice keeps the first error.
-func (w *ReadAheadWriter) CloseWithError(err error) error {
+// err (io.EOF when err is nil). Closing twice keeps the first error. It
+// cannot fail.
+func (w *ReadAheadWriter) CloseWithError(err error) {
 	p := w.p
 	p.closeW.Do(func() {
 		if err == nil {
@@ -197,11 +198,13 @@ func (w *ReadAheadWriter) CloseWithError(err error) error {
 		p.werr = err
 		close(p.full)
 	})
-	return nil
 }
 
 // Close is CloseWithError(nil).
-func (w *ReadAheadWriter) Close() error { return w.CloseWithError(nil) }
+func (w *ReadAheadWriter) Close() error {
+	w.CloseWithError(nil)
+	return nil
+}
 
 // Read reads buffered bytes, waiting for a block when none is left.
 func (r *ReadAheadReader) Read(b []byte) (int, error) {
@@ -237,8 +240,8 @@ func (r *ReadAheadReader) Read(b []byte) (int, error) {
 
 // CloseWithError stops the stream from the reading side: the writer's
 // pending and later writes fail with err (a "reader closed" error when
-// err is nil). Closing twice keeps the first error.
-func (r *ReadAheadReader) CloseWithError(err error) error {
+// err is nil). Closing twice keeps the first error. It cannot fail.
+func (r *ReadAheadReader) CloseWithError(err error) {
 	p := r.p
 	p.closeR.Do(func() {
 		if err == nil {
@@ -247,8 +250,10 @@ func (r *ReadAheadReader) CloseWithError(err error) error {
 		p.rclose = err
 		close(p.done)
 	})
-	return nil
 }
 
 // Close is CloseWithError(nil).
-func (r *ReadAheadReader) Close() error { return r.CloseWithError(nil) }
+func (r *ReadAheadReader) Close() error {
+	r.CloseWithError(nil)
+	return nil
+}

@@ -28,7 +28,7 @@ func TestReadAheadPipeCopies(t *testing.T) {
 					}
 					p = p[n:]
 				}
-				pw.Close()
+				_ = pw.Close()
 			}()
 			got, err := io.ReadAll(struct{ io.Reader }{readSized{pr, rsize}})
 			if err != nil || !bytes.Equal(got, data) {
@@ -81,7 +81,7 @@ func TestReadAheadPipeErrors(t *testing.T) {
 	boom := errors.New("dump failed")
 	pr, pw := NewReadAheadPipe()
 	go func() {
-		pw.Write([]byte("partial"))
+		_, _ = pw.Write([]byte("partial"))
 		pw.CloseWithError(boom)
 	}()
 	got, err := io.ReadAll(pr)
