@@ -13,8 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-
-	"github.com/klauspost/compress/zlib"
+	"sync/atomic"
 )
 
 // Pack object type codes (gitformat-pack(5)).
@@ -23,10 +22,6 @@ const (
 	packTree   = 2
 	packBlob   = 3
 )
-
-// zlibLevel: level 1 compresses several times faster than git's default
-// and any zlib reader (git included) reads every level.
-const zlibLevel = 1
 
 // streamThreshold: WriteBlobFrom reads blobs up to this size into memory
 // and compresses them in the caller's goroutine like WriteBlob; bigger ones
@@ -71,8 +66,13 @@ type packWriter struct {
 	seenMu sync.Mutex
 	seen   map[Hash]struct{} // written, being written or already present
 
-	zPool   sync.Pool // *zlib.Writer
-	bufPool sync.Pool // *bytes.Buffer for compressed entries
+	zw zlibWriters
+	// levelFor picks an entry's level from the number being compressed
+	// (compressionPolicy.level; tests fix it).
+	levelFor func(size int64, busy int) int
+	// compressing counts the entries being compressed right now.
+	compressing atomic.Int32
+	bufPool     sync.Pool // *bytes.Buffer for compressed entries
 }
 
 type packEntry struct {
@@ -82,7 +82,7 @@ type packEntry struct {
 }
 
 func newPackWriter(dir string, target packTarget) *packWriter {
-	return &packWriter{dir: dir, target: target, streamAbove: streamThreshold, seen: map[Hash]struct{}{}}
+	return &packWriter{dir: dir, target: target, streamAbove: streamThreshold, seen: map[Hash]struct{}{}, levelFor: defaultCompressionPolicy().level}
 }
 
 // NewObjectWriter opens a pack writer on objects/pack.
@@ -159,7 +159,12 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 		}
 		return err
 	}
-	buf := w.compress(typ, data)
+	level := w.startCompress(int64(len(data)))
+	if level == levelHuffman && !worthHuffman(data) {
+		level = levelStored
+	}
+	buf := w.compress(typ, data, level)
+	w.compressing.Add(-1)
 	defer w.bufPool.Put(buf)
 	crc := crc32.ChecksumIEEE(buf.Bytes())
 
@@ -197,7 +202,7 @@ func (w *packWriter) resetSeen() {
 }
 
 // compress returns the pack entry (header + zlib data) in a pooled buffer.
-func (w *packWriter) compress(typ int, data []byte) *bytes.Buffer {
+func (w *packWriter) compress(typ int, data []byte, level int) *bytes.Buffer {
 	buf, _ := w.bufPool.Get().(*bytes.Buffer)
 	if buf == nil {
 		buf = new(bytes.Buffer)
@@ -212,22 +217,18 @@ func (w *packWriter) compress(typ int, data []byte) *bytes.Buffer {
 	}
 	buf.Reset()
 	buf.Write(appendPackHeader(nil, typ, int64(len(data))))
-	zw := w.zlibWriter(buf)
+	zw := w.zw.get(buf, level)
 	// Writes to a bytes.Buffer cannot fail.
 	_, _ = zw.Write(data)
 	_ = zw.Close()
-	w.zPool.Put(zw)
+	w.zw.put(zw)
 	return buf
 }
 
-func (w *packWriter) zlibWriter(dst io.Writer) *zlib.Writer {
-	if zw, ok := w.zPool.Get().(*zlib.Writer); ok {
-		zw.Reset(dst)
-		return zw
-	}
-	// NewWriterLevel only fails on an invalid level; zlibLevel is valid.
-	zw, _ := zlib.NewWriterLevel(dst, zlibLevel)
-	return zw
+// startCompress counts one more entry being compressed and returns the
+// level for its size bytes. The caller decrements w.compressing when done.
+func (w *packWriter) startCompress(size int64) int {
+	return w.levelFor(size, int(w.compressing.Add(1)))
 }
 
 // appendPackHeader encodes an entry header: type and size, 4 bits of size

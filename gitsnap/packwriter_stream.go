@@ -74,17 +74,25 @@ func (w *packWriter) streamEntryLocked(ctx context.Context, r io.Reader, size in
 	}
 	d := sha1.New()
 	d.Write(objectHeader(ObjectBlob, size))
-	zw := w.zlibWriter(out)
-	defer w.zPool.Put(zw)
-	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(d, zw), &ctxReader{ctx: ctx, r: io.LimitReader(r, size)}, buf)
+	in := bufio.NewReaderSize(&ctxReader{ctx: ctx, r: io.LimitReader(r, size)}, 256<<10)
+	level := w.startCompress(size)
+	defer w.compressing.Add(-1)
+	if level == levelHuffman {
+		// The sample is the head of the blob (a read error shows below).
+		if head, _ := in.Peek(huffmanSample); !worthHuffman(head) {
+			level = levelStored
+		}
+	}
+	zw := w.zw.get(out, level)
+	defer w.zw.put(zw)
+	n, err := in.WriteTo(io.MultiWriter(d, zw))
 	if err != nil {
 		return ZeroHash, 0, 0, err
 	}
 	if n != size {
 		return ZeroHash, 0, 0, fmt.Errorf("reader gave %d bytes, want %d", n, size)
 	}
-	if m, _ := r.Read(buf[:1]); m > 0 {
+	if m, _ := r.Read(make([]byte, 1)); m > 0 {
 		return ZeroHash, 0, 0, fmt.Errorf("reader gave more than %d bytes", size)
 	}
 	if err := zw.Close(); err != nil {

@@ -46,12 +46,24 @@ func randomBytes(seed int64, n int) []byte {
 	return b
 }
 
+// TestPackWriterInteropWithGit writes every kind of object at each
+// compression level and has git read, check and repack them.
 func TestPackWriterInteropWithGit(t *testing.T) {
 	t.Parallel()
+	for _, level := range []int{levelFast, levelHuffman, levelStored} {
+		t.Run(fmt.Sprintf("level=%d", level), func(t *testing.T) {
+			t.Parallel()
+			testPackWriterInterop(t, level)
+		})
+	}
+}
+
+func testPackWriterInterop(t *testing.T, level int) {
 	ctx := context.Background()
 	f := newGitFixture(t)
 	r := f.open(f.dir)
 	w := newTestWriter(t, r)
+	w.levelFor = func(int64, int) int { return level }
 
 	blobs := map[string][]byte{
 		"empty":    {},
@@ -59,6 +71,8 @@ func TestPackWriterInteropWithGit(t *testing.T) {
 		"text":     bytes.Repeat([]byte("some text that compresses\n"), 1000),
 		"random":   randomBytes(1, 50_000),
 		"streamed": randomBytes(2, 300_000), // above streamAbove
+		// Stored deflate blocks hold at most 65,535 bytes.
+		"blocks": bytes.Repeat([]byte("0123456789abcdef"), 70_000/16),
 	}
 	hashes := map[string]Hash{}
 	for name, data := range blobs {

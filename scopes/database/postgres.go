@@ -181,6 +181,32 @@ type pgStableHeader struct {
 	version string
 }
 
+// ReadFrom passes r through like Write. os/exec's copy of pg_dump's stdout
+// calls it (through io.Copy), so once the header is rewritten the rest of
+// the pipe goes to w's own ReadFrom: a read-ahead pipe then reads the
+// tool's output straight into its buffer.
+func (h *pgStableHeader) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	buf := make([]byte, 4096)
+	for !h.done {
+		n, err := r.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			if _, werr := h.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	n, err := io.Copy(h.w, r)
+	return total + n, err
+}
+
 // pgHeadFixed is the part of the header before the compression field:
 // "PGDMP", vmaj, vmin, vrev, intSize, offSize, format.
 const pgHeadFixed = 11

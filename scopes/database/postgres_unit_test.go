@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -142,6 +143,18 @@ func TestPgStableHeader(t *testing.T) {
 			}
 			a, v := out(tc.a, 3)
 			b, _ := out(tc.b, 1000)
+			// os/exec's io.Copy calls ReadFrom: same bytes as Write.
+			var viaReadFrom bytes.Buffer
+			h := &pgStableHeader{w: &viaReadFrom}
+			if n, err := io.Copy(h, iotest.HalfReader(bytes.NewReader(tc.a))); err != nil || n != int64(len(tc.a)) {
+				t.Fatalf("io.Copy = %d, %v", n, err)
+			}
+			if err := h.flush(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(viaReadFrom.Bytes(), a) || h.version != v {
+				t.Errorf("ReadFrom wrote %q (version %q), Write %q (version %q)", viaReadFrom.Bytes(), h.version, a, v)
+			}
 			if len(a) != len(tc.a) {
 				t.Errorf("length changed: %d -> %d", len(tc.a), len(a))
 			}

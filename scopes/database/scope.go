@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -113,9 +112,11 @@ func (s *Scope) captureOne(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap
 	// it closes the pipe, so PutStream (which records meta once the stream
 	// reached EOF) sees the final values: the pipe's close happens before
 	// the reader's EOF. The driver only knows the facts of a consistent
-	// dump (schema version, tables) once the dump is done.
+	// dump (schema version, tables) once the dump is done. The pipe
+	// buffers a few MiB, so the dump tool keeps writing while the chunker
+	// waits for the pack writers.
 	meta := map[string]string{}
-	pr, pw := io.Pipe()
+	pr, pw := gitsnap.NewReadAheadPipe()
 	done := make(chan error, 1)
 	go func() {
 		info, err := drv.Dump(ctx, t, pw)
