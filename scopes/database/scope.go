@@ -25,7 +25,7 @@ const (
 
 // Scope is the "database" scope: one chunked artifact per [[database]]
 // entry, named after the entry. Capture streams each driver's dump through
-// an io.Pipe straight into ArtifactWriter.PutStream; Restore hands the
+// a read-ahead pipe (gitsnap.NewReadAheadPipe) straight into ArtifactWriter.PutStream; Restore hands the
 // verified stream to the driver, which loads it aside and swaps.
 type Scope struct {
 	drivers Drivers
