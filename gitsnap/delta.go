@@ -82,7 +82,8 @@ func commonPrefix(a, b []byte) int {
 			return i + bits.TrailingZeros64(x)/8
 		}
 	}
-	for ; i < n && a[i] == b[i]; i++ {
+	for i < n && a[i] == b[i] {
+		i++
 	}
 	return i
 }

@@ -202,8 +202,8 @@ type baseCache struct {
 	index map[Hash]*deltaIndex
 }
 
-func newBaseCache(repo blobOpener, max int) *baseCache {
-	return &baseCache{repo: repo, max: max, data: map[Hash][]byte{}, index: map[Hash]*deltaIndex{}}
+func newBaseCache(repo blobOpener, size int) *baseCache {
+	return &baseCache{repo: repo, max: size, data: map[Hash][]byte{}, index: map[Hash]*deltaIndex{}}
 }
 
 func (c *baseCache) get(ctx context.Context, h Hash) ([]byte, error) {

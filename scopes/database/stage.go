@@ -91,7 +91,9 @@ func (st *stagedScope) Commit(ctx context.Context) error {
 			err = st.s.restoreOne(ctx, st.env, st.r, p)
 		}
 		if err != nil {
-			st.discardFrom(ctx, i+1)
+			if derr := st.discardFrom(ctx, i+1); derr != nil {
+				return fmt.Errorf("%w (and removing the other staged copies failed: %v)", err, derr)
+			}
 			return err
 		}
 	}

@@ -336,10 +336,9 @@ func TestSQLiteStageTempDirInWorktree(t *testing.T) {
 // in a shared log.
 type stageFake struct {
 	fakeDriver
-	name   string
-	stages bool // implements Stage (see stagingFake)
-	log    *fakeLog
-	fail   map[string]error // "stage main", "commit main", "restore cache" …
+	name string
+	log  *fakeLog
+	fail map[string]error // "stage main", "commit main", "restore cache" …
 }
 
 type fakeLog struct {
