@@ -160,8 +160,8 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 		return err
 	}
 	level := w.startCompress(int64(len(data)))
-	if level == levelHuffman && !worthHuffman(data) {
-		level = levelStored
+	if level == levelHuffman {
+		level = busyLevel(data)
 	}
 	buf := w.compress(typ, data, level)
 	w.compressing.Add(-1)

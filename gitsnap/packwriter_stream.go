@@ -79,9 +79,8 @@ func (w *packWriter) streamEntryLocked(ctx context.Context, r io.Reader, size in
 	defer w.compressing.Add(-1)
 	if level == levelHuffman {
 		// The sample is the head of the blob (a read error shows below).
-		if head, _ := in.Peek(huffmanSample); !worthHuffman(head) {
-			level = levelStored
-		}
+		head, _ := in.Peek(huffmanSample)
+		level = busyLevel(head)
 	}
 	zw := w.zw.get(out, level)
 	defer w.zw.put(zw)

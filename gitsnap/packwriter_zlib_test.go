@@ -3,6 +3,7 @@ package gitsnap
 import (
 	"bytes"
 	"compress/zlib"
+	crand "crypto/rand"
 	"fmt"
 	"io"
 	"strings"
@@ -115,6 +116,31 @@ func TestWorthHuffman(t *testing.T) {
 	} {
 		if got := worthHuffman(c.data); got != c.want {
 			t.Errorf("%s: worthHuffman = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestBusyLevel: a busy writer stores random data, Huffman-codes text and
+// keeps deflate's matches for very repetitive data.
+func TestBusyLevel(t *testing.T) {
+	rnd := make([]byte, 64<<10)
+	if _, err := crand.Read(rnd); err != nil {
+		t.Fatal(err)
+	}
+	text := []byte(strings.Repeat("the quick brown fox jumps over the lazy dog 0123456789 ", 1200))
+	padded := []byte(strings.Repeat("1\t1\t0\t"+strings.Repeat(" ", 84)+"\n", 1000))
+	for _, c := range []struct {
+		name string
+		data []byte
+		want int
+	}{
+		{"random", rnd, levelStored},
+		{"text", text, levelHuffman},
+		{"blank-padded rows", padded, levelFast},
+		{"empty", nil, levelStored},
+	} {
+		if got := busyLevel(c.data); got != c.want {
+			t.Errorf("%s: busyLevel = %d, want %d", c.name, got, c.want)
 		}
 	}
 }
