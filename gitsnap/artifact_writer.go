@@ -100,6 +100,19 @@ func (w *snapshotWriter) failed() error {
 // writeAsync stores data as a blob at tree path p on the worker pool. The
 // caller must not touch data afterwards.
 func (w *snapshotWriter) writeAsync(ctx context.Context, p string, mode uint32, data []byte) error {
+	return w.writeAsyncHashed(ctx, p, mode, data, ZeroHash)
+}
+
+// hashedBlobWriter is an ObjectWriter that takes a blob id its caller has
+// already computed (the delta planner hashes every chunk), so a chunk is
+// not hashed twice on the capture path.
+type hashedBlobWriter interface {
+	writeBlobHashed(ctx context.Context, h Hash, data []byte) error
+}
+
+// writeAsyncHashed is writeAsync for data whose blob id h is known (or
+// ZeroHash when it is not).
+func (w *snapshotWriter) writeAsyncHashed(ctx context.Context, p string, mode uint32, data []byte, h Hash) error {
 	select {
 	case w.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -113,7 +126,12 @@ func (w *snapshotWriter) writeAsync(ctx context.Context, p string, mode uint32, 
 	go func() {
 		defer w.wg.Done()
 		defer func() { <-w.sem }()
-		h, err := w.ow.WriteBlob(ctx, data)
+		var err error
+		if hw, ok := w.ow.(hashedBlobWriter); ok && !h.IsZero() {
+			err = hw.writeBlobHashed(ctx, h, data)
+		} else {
+			h, err = w.ow.WriteBlob(ctx, data)
+		}
 		if err != nil {
 			w.fail(fmt.Errorf("write %s: %w", p, err))
 			return
@@ -342,8 +360,10 @@ func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, 
 		entry := path.Join(dir, fmt.Sprintf("%08d", n))
 		n++
 		var st chunkStore
+		var h Hash
 		if planner != nil {
-			if st, err = planner.plan(ctx, HashObject(ObjectBlob, data), data); err != nil {
+			h = HashObject(ObjectBlob, data)
+			if st, err = planner.plan(ctx, h, data); err != nil {
 				planner, st = nil, chunkStore{} // a previous version we cannot read only costs space
 			}
 		}
@@ -353,7 +373,7 @@ func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, 
 		case !st.blob.IsZero():
 			err = s.w.setEntry(entry+deltaSuffix, TreeEntry{Mode: ModeFile, Hash: st.blob})
 		default:
-			err = s.w.writeAsync(ctx, entry, ModeFile, data)
+			err = s.w.writeAsyncHashed(ctx, entry, ModeFile, data, h)
 		}
 		if err != nil {
 			return Artifact{}, err

@@ -115,6 +115,15 @@ func (w *packWriter) WriteBlob(ctx context.Context, data []byte) (Hash, error) {
 	return h, nil
 }
 
+// writeBlobHashed implements hashedBlobWriter: data's blob id h was
+// computed by the caller.
+func (w *packWriter) writeBlobHashed(ctx context.Context, h Hash, data []byte) error {
+	if err := w.writeObject(ctx, packBlob, h, data); err != nil {
+		return fmt.Errorf("write blob: %w", err)
+	}
+	return nil
+}
+
 // WriteTree stores a tree, sorted into Git order.
 func (w *packWriter) WriteTree(ctx context.Context, entries []TreeEntry) (Hash, error) {
 	data, err := EncodeTree(entries)
