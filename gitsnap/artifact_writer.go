@@ -100,7 +100,7 @@ func (w *snapshotWriter) failed() error {
 // writeAsync stores data as a blob at tree path p on the worker pool. The
 // caller must not touch data afterwards.
 func (w *snapshotWriter) writeAsync(ctx context.Context, p string, mode uint32, data []byte) error {
-	return w.writeAsyncHashed(ctx, p, mode, data, ZeroHash)
+	return w.writeAsyncHashed(ctx, p, mode, data, ZeroHash, nil)
 }
 
 // hashedBlobWriter is an ObjectWriter that takes a blob id its caller has
@@ -111,15 +111,21 @@ type hashedBlobWriter interface {
 }
 
 // writeAsyncHashed is writeAsync for data whose blob id h is known (or
-// ZeroHash when it is not).
-func (w *snapshotWriter) writeAsyncHashed(ctx context.Context, p string, mode uint32, data []byte, h Hash) error {
+// ZeroHash when it is not). release, when not nil, is called with data
+// once the write no longer needs it, whether or not it was queued.
+func (w *snapshotWriter) writeAsyncHashed(ctx context.Context, p string, mode uint32, data []byte, h Hash, release func([]byte)) error {
+	if release == nil {
+		release = func([]byte) {}
+	}
 	select {
 	case w.sem <- struct{}{}:
 	case <-ctx.Done():
+		release(data)
 		return ctx.Err()
 	}
 	if err := w.failed(); err != nil {
 		<-w.sem
+		release(data)
 		return err
 	}
 	w.wg.Add(1)
@@ -132,6 +138,7 @@ func (w *snapshotWriter) writeAsyncHashed(ctx context.Context, p string, mode ui
 		} else {
 			h, err = w.ow.WriteBlob(ctx, data)
 		}
+		release(data)
 		if err != nil {
 			w.fail(fmt.Errorf("write %s: %w", p, err))
 			return
@@ -329,9 +336,11 @@ func (s *scopeWriter) PutStream(ctx context.Context, name string, r io.Reader, m
 
 // putChunked cuts r into content-defined chunks stored as
 // chunks/<scope>/<name>/00000000, 00000001, ... It checks the length when
-// want >= 0. The chunker fills one chunkMax scratch buffer; each chunk is
-// copied out at its exact size (~1 MiB on average), so queued chunks do
-// not pin 8 MiB each. When the artifact has a previous version, a chunk
+// want >= 0. The chunker fills one chunkMax scratch buffer; a chunk that
+// must be written is copied into a pooled buffer of its size class
+// (chunkBufs), so queued chunks do not pin 8 MiB each and the copies do not
+// fault in fresh memory; a chunk the repository already has is never
+// copied. When the artifact has a previous version, a chunk
 // that is new but close to it is stored as a delta (<index>.d) instead.
 func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, want int64) (Artifact, error) {
 	dir := "chunks/" + s.scope + "/" + name
@@ -356,14 +365,14 @@ func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, 
 		digest.Write(c.Data)
 		total += int64(len(c.Data))
 		s.w.progress.Event(ProgressEvent{Kind: "bytes", Scope: s.scope, Name: dir, Bytes: int64(len(c.Data))})
-		data := append([]byte(nil), c.Data...)
 		entry := path.Join(dir, fmt.Sprintf("%08d", n))
 		n++
 		var st chunkStore
 		var h Hash
 		if planner != nil {
-			h = HashObject(ObjectBlob, data)
-			if st, err = planner.plan(ctx, h, data); err != nil {
+			// The planner reads c.Data and keeps none of it.
+			h = HashObject(ObjectBlob, c.Data)
+			if st, err = planner.plan(ctx, h, c.Data); err != nil {
 				planner, st = nil, chunkStore{} // a previous version we cannot read only costs space
 			}
 		}
@@ -373,7 +382,7 @@ func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, 
 		case !st.blob.IsZero():
 			err = s.w.setEntry(entry+deltaSuffix, TreeEntry{Mode: ModeFile, Hash: st.blob})
 		default:
-			err = s.w.writeAsyncHashed(ctx, entry, ModeFile, data, h)
+			err = s.w.writeAsyncHashed(ctx, entry, ModeFile, chunkBufs.get(c.Data), h, chunkBufs.put)
 		}
 		if err != nil {
 			return Artifact{}, err
