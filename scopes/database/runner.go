@@ -33,9 +33,10 @@ type ExecRunner struct {
 
 // Command implements Runner. On cancellation the tool gets SIGTERM first
 // (pg_restore and mysql then abort their transaction cleanly) and SIGKILL
-// after WaitDelay.
+// after WaitDelay. PostgreSQL's client tools skip Debian's pg_wrapper when
+// its choice is certain (resolvePGTool).
 func (r ExecRunner) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.CommandContext(ctx, resolvePGTool(name), args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = r.WaitDelay
 	if cmd.WaitDelay == 0 {
