@@ -78,6 +78,28 @@ type RestoreConfig struct {
 	Stop     []string `toml:"stop"`
 	Start    []string `toml:"start"`
 	Validate *bool    `toml:"validate"` // default true
+	// DatabaseSafety is how a restore keeps the databases it replaces:
+	// "hold" (the default) keeps each one that can be kept on its server,
+	// renamed, and settles it into the safety snapshot after the restore;
+	// "dump" dumps every database into the safety snapshot first.
+	DatabaseSafety string `toml:"database_safety"`
+	// Settle is when a held copy is settled: "background" (the default, a
+	// detached git snap settle), "now" (before restore returns) or
+	// "manual" (git snap settle).
+	Settle string `toml:"settle"`
+}
+
+// HoldDatabases reports whether restores keep replaced databases as held copies.
+func (r RestoreConfig) HoldDatabases() bool {
+	return r.DatabaseSafety == "" || r.DatabaseSafety == "hold"
+}
+
+// SettleMode is Settle with its default applied.
+func (r RestoreConfig) SettleMode() string {
+	if r.Settle == "" {
+		return "background"
+	}
+	return r.Settle
 }
 
 // RemoteConfig is [remote].

@@ -216,6 +216,16 @@ func (c *Config) Validate() error {
 	if c.Snapshot.Level != "" && !contains(checkKinds, c.Snapshot.Level) {
 		return bad("snapshot.level: %q (want health, smoke, full or perf)", c.Snapshot.Level)
 	}
+	switch c.Restore.DatabaseSafety {
+	case "", "hold", "dump":
+	default:
+		return bad("restore.database_safety: %q (want hold or dump)", c.Restore.DatabaseSafety)
+	}
+	switch c.Restore.Settle {
+	case "", "background", "now", "manual":
+	default:
+		return bad("restore.settle: %q (want background, now or manual)", c.Restore.Settle)
+	}
 	switch c.Hooks.PrePush.Require {
 	case "", "validated", "known-good", "off":
 	default:

@@ -22,6 +22,8 @@ type CreateOptions struct {
 	Validation *Validation
 	// safety marks the pre-restore safety snapshot: unvalidated, tagged pre-restore.
 	safety bool
+	// hold is the restore's hold token (ScopeEnv.Hold) for the safety snapshot.
+	hold string
 }
 
 // CreateResult is what Create did.
@@ -85,7 +87,7 @@ func (s *Snap) Create(ctx context.Context, o CreateOptions) (*CreateResult, erro
 		return nil, WithHint(&ValidationError{Failed: v.Failures(), Total: len(v.Checks)},
 			"fix the failing checks, or snapshot anyway with --no-validate (never known-good)")
 	}
-	info, err := s.capture(ctx, scopes, o.Message)
+	info, err := s.capture(ctx, scopes, o.Message, o.hold)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +168,7 @@ func (s *Snap) selectScopes(requested, allowed []string) ([]string, error) {
 }
 
 // capture writes the scopes' artifacts, the manifest, the commit and the ref.
-func (s *Snap) capture(ctx context.Context, scopes []string, message string) (*SnapshotInfo, error) {
+func (s *Snap) capture(ctx context.Context, scopes []string, message, hold string) (*SnapshotInfo, error) {
 	ow, err := s.repo.NewObjectWriter(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open object writer: %w", err)
@@ -189,6 +191,7 @@ func (s *Snap) capture(ctx context.Context, scopes []string, message string) (*S
 	sw := newSnapshotWriter(ow, s.progress)
 	sw.repo, sw.prev = s.repo, s.prevFinder()
 	env := s.scopeEnv()
+	env.Hold = hold
 	for _, name := range scopes {
 		sc, _ := s.scopes.Get(name)
 		s.progress.Event(ProgressEvent{Kind: "scope_start", Scope: name})
@@ -222,7 +225,7 @@ func (s *Snap) capture(ctx context.Context, scopes []string, message string) (*S
 }
 
 func (s *Snap) scopeEnv() *ScopeEnv {
-	return &ScopeEnv{Root: s.repo.Root(), Config: s.cfg, Worktree: s.repo, Progress: s.progress}
+	return &ScopeEnv{Root: s.repo.Root(), Config: s.cfg, Worktree: s.repo, Progress: s.progress, Unheld: s.unheld}
 }
 
 // identity is the user: git's GIT_COMMITTER_* env, then user.name/email.

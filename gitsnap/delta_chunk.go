@@ -442,7 +442,7 @@ func (s *Snap) prevFinder() prevFinder {
 				m, mans[sn.Commit], trees[sn.Commit] = full, full, t
 			}
 			for _, a := range m.Artifacts {
-				if a.Scope == scope && a.Path == path && a.Kind == KindChunked && a.Chunks > 0 {
+				if a.Scope == scope && a.Path == path && a.Kind == KindChunked && a.Chunks > 0 && !s.isHeld(a) {
 					return loadPrevChunks(ctx, s.repo, trees[sn.Commit], a)
 				}
 			}

@@ -37,6 +37,8 @@ var (
 	ErrAborted = errors.New("aborted by user")
 	// ErrLocked: another process holds a lock git-snap needs (index.lock).
 	ErrLocked = errors.New("repository is locked by another process")
+	// ErrHeldGone: a held copy a safety snapshot names no longer exists.
+	ErrHeldGone = errors.New("the held copy is gone")
 )
 
 // HintError decorates an error with the next thing to run. cmd/git-snap

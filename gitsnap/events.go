@@ -19,6 +19,7 @@ const (
 	EventUntagged    = "untagged"
 	EventRestored    = "restored" // a restore to this snapshot; Result ok|rolled_back|failed
 	EventDrill       = "drill"    // a restore drill in a sandbox (verify)
+	EventSettled     = "settled"  // a safety snapshot's held copies were copied in; From: the id it replaces
 )
 
 // Tag names with meaning.
@@ -49,6 +50,7 @@ type Event struct {
 	DurationMS int64            `json:"duration_ms,omitempty"`
 	ScopeMS    map[string]int64 `json:"scope_ms,omitempty"`
 	Safety     string           `json:"safety,omitempty"` // id of the pre-restore safety snapshot
+	From       string           `json:"from,omitempty"`   // settled: the id of the held safety snapshot this one replaces
 	Error      string           `json:"error,omitempty"`
 }
 

@@ -103,6 +103,11 @@ func (s *Snap) resolve(ctx context.Context, cat *catalog, name string, opts ...R
 	case 1:
 		return matches[0], nil
 	case 0:
+		// A held safety snapshot that was settled lives on under the
+		// settled snapshot's id.
+		if sn := cat.settled(name); sn != nil {
+			return sn, nil
+		}
 		// Naming a damaged snapshot gives its damage, not "not found".
 		for _, d := range cat.damaged {
 			if d.ID == name || strings.HasPrefix(d.ID, name) || (len(name) >= 4 && isHex(name) && strings.HasPrefix(d.Commit.String(), name)) {

@@ -2,6 +2,8 @@ package gitsnap
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +44,15 @@ type RestoreResult struct {
 	Validation *Validation
 	Duration   time.Duration
 	ScopeMS    map[string]int64
+	// Held is set when the safety snapshot holds copies (databases kept on
+	// their servers, [restore] database_safety = "hold") that still have to
+	// be settled into it: the caller starts git snap settle in the
+	// background ([restore] settle = "background") or tells the user to
+	// run it ("manual"). With settle = "now" Restore settles it itself and
+	// Settled says how; a failure there is SettleErr (the restore stands).
+	Held      bool
+	Settled   []SettleResult
+	SettleErr error
 }
 
 // RestoreFailedError is returned when the restore failed and the previous state was (or
@@ -79,6 +90,18 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 	target, err := s.resolve(ctx, cat, name, ResolveOptions{AnyBranch: o.AnyBranch})
 	if err != nil {
 		return nil, err
+	}
+	unlock := func() {}
+	defer func() { unlock() }()
+	if len(s.heldArtifacts(target.Manifest)) > 0 && !o.DryRun {
+		// A held snapshot may be being settled (its copy dumped, then
+		// dropped): wait for that, and restore what it became.
+		if unlock, err = lockSettle(ctx, s.repo.CommonDir()); err != nil {
+			return nil, err
+		}
+		if target, err = s.afterSettle(ctx, target); err != nil {
+			return nil, err
+		}
 	}
 	m, tree, err := readManifest(ctx, s.repo, target.Commit)
 	if err != nil {
@@ -147,7 +170,13 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 				"another git process seems to be running: nothing was changed; run the restore again once it is done (remove the file only if that process crashed)")
 		}
 	}
-	st, err := s.prepare(ctx, target, m, tree, scopes)
+	hold := ""
+	if s.cfg.Restore.HoldDatabases() {
+		if hold, err = holdToken(); err != nil {
+			return nil, err
+		}
+	}
+	st, err := s.prepare(ctx, target, m, tree, scopes, hold)
 	if err != nil {
 		return nil, err
 	}
@@ -166,11 +195,12 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 	res.Duration = time.Since(start)
 	var unchanged errUnchanged
 	if errors.As(err, &unchanged) {
+		s.discardHeld(ctx, safety) // its copies were never made
 		return res, WithHint(fmt.Errorf("restore of %s stopped before changing anything: %w", target.ID, unchanged.error),
 			"nothing was changed; fix the cause and run the restore again")
 	}
 	if err != nil {
-		return res, s.rollback(ctx, target, safety, scopes, err, res.Duration)
+		return res, s.rollback(ctx, target, safety, scopes, err, res.Duration, hold)
 	}
 	ev := newEvent(s.now(), EventRestored)
 	ev.By, ev.Result, ev.Scopes, ev.Safety = s.identity().Email, "ok", scopes, safety.ID
@@ -181,7 +211,46 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 	if err := appendEvents(ctx, s.repo, NotesRef, s.signature(), map[Hash][]Event{target.Commit: {ev}}); err != nil {
 		return res, fmt.Errorf("restored, but recording the event failed: %w", err)
 	}
+	if len(s.heldArtifacts(safety.Manifest)) > 0 {
+		res.Held = true
+		if s.SettleMode() == "now" {
+			unlock() // Settle takes the lock itself
+			unlock = func() {}
+			res.Settled, res.SettleErr = s.Settle(ctx, SettleOptions{Name: safety.ID})
+			res.Held = res.SettleErr != nil
+		}
+	}
 	return res, nil
+}
+
+// SettleMode is when held copies are settled after a restore: [restore]
+// settle, unless GITSNAP_SETTLE (background, now or manual) overrides it.
+func (s *Snap) SettleMode() string {
+	switch v := s.getenv("GITSNAP_SETTLE"); v {
+	case "background", "now", "manual":
+		return v
+	}
+	return s.cfg.Restore.SettleMode()
+}
+
+// holdToken names one restore's held copies.
+func holdToken() (string, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("hold token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// discardHeld removes a safety snapshot whose held copies were never made
+// or were swapped back (a restore that failed before its swap, or was
+// rolled back): it could not restore its databases. Its other scopes are
+// the live state's anyway. A safety snapshot without held copies stays.
+func (s *Snap) discardHeld(ctx context.Context, safety *SnapshotInfo) {
+	if safety == nil || len(s.heldArtifacts(safety.Manifest)) == 0 {
+		return
+	}
+	_ = s.repo.DeleteRef(context.WithoutCancel(ctx), SnapshotRefPrefix+safety.ID, safety.Commit)
 }
 
 // errUnchanged marks a restore failure that happened before anything was
@@ -240,9 +309,11 @@ func (s *Snap) applyStaged(ctx context.Context, m *Manifest, tree *snapshotTree,
 // rollback restores the safety snapshot after a failed restore. It runs
 // even when ctx was cancelled (Ctrl-C): leaving a half-restored system is
 // worse than finishing the undo.
-func (s *Snap) rollback(ctx context.Context, target, safety *SnapshotInfo, scopes []string, cause error, took time.Duration) error {
+func (s *Snap) rollback(ctx context.Context, target, safety *SnapshotInfo, scopes []string, cause error, took time.Duration, hold string) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Minute)
 	defer cancel()
+	s.unheld = hold
+	defer func() { s.unheld = "" }()
 	s.progress.Event(ProgressEvent{Kind: "step", Name: "rollback", Message: "restore failed; rolling back to " + safety.ID})
 	fe := &RestoreFailedError{Target: target.ID, Cause: cause, SafetyID: safety.ID}
 	m, tree, err := readManifest(rctx, s.repo, safety.Commit)
@@ -266,6 +337,7 @@ func (s *Snap) rollback(ctx context.Context, target, safety *SnapshotInfo, scope
 	}
 	_ = appendEvents(rctx, s.repo, NotesRef, s.signature(), map[Hash][]Event{target.Commit: {ev}})
 	if fe.RolledBack {
+		s.discardHeld(rctx, safety) // its held copies are live again
 		return WithHint(fe, "the previous state is back; inspect the failure, or restore another snapshot (git snap list)")
 	}
 	return WithHint(fe, "restore the safety snapshot by hand: git snap restore %s --yes", safety.ID)

@@ -54,7 +54,7 @@ func (st *staging) discard(ctx context.Context) {
 // failed safety snapshot as "take safety snapshot: …", a damaged dump
 // found while staging as ErrIntegrity (exit 6), any other staging failure
 // as a restore that stopped before changing anything.
-func (s *Snap) prepare(ctx context.Context, target *SnapshotInfo, m *Manifest, tree *snapshotTree, scopes []string) (*staging, error) {
+func (s *Snap) prepare(ctx context.Context, target *SnapshotInfo, m *Manifest, tree *snapshotTree, scopes []string, hold string) (*staging, error) {
 	var stagers []string
 	for _, name := range scopes {
 		if sc, _ := s.scopes.Get(name); isStager(sc) {
@@ -83,6 +83,7 @@ func (s *Snap) prepare(ctx context.Context, target *SnapshotInfo, m *Manifest, t
 		s.progress.Event(ProgressEvent{Kind: "step", Name: "stage",
 			Message: "loading " + strings.Join(stagers, ", ") + " aside while the safety snapshot is taken (nothing live changes yet)"})
 		env := s.scopeEnv()
+		env.Hold = hold
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -101,13 +102,16 @@ func (s *Snap) prepare(ctx context.Context, target *SnapshotInfo, m *Manifest, t
 		}()
 	}
 	s.progress.Event(ProgressEvent{Kind: "step", Name: "safety", Message: "taking a pre-restore safety snapshot"})
-	safety, err := s.Create(gctx, CreateOptions{safety: true, Scopes: scopes, Message: "pre-restore safety snapshot before " + target.ID})
+	safety, err := s.Create(gctx, CreateOptions{safety: true, Scopes: scopes, Message: "pre-restore safety snapshot before " + target.ID, hold: hold})
 	if err != nil {
 		fail(WithHint(fmt.Errorf("take safety snapshot: %w", err), "nothing was changed"))
 	}
 	wg.Wait()
 	if first != nil {
 		st.discard(ctx)
+		if safety != nil {
+			s.discardHeld(ctx, safety.Snapshot) // its copies were never made
+		}
 		return nil, first
 	}
 	st.safety = safety.Snapshot

@@ -42,6 +42,17 @@ type ScopeEnv struct {
 	// scope may skip work that only refines it (a database digest that
 	// would dump the live database just to say "unchanged").
 	QuickPlan bool
+	// Hold is set for a restore that keeps replaced data aside instead of
+	// copying it into the safety snapshot first ([restore]
+	// database_safety = "hold"). A Settler's Capture for the safety
+	// snapshot records a held artifact naming where the data will be kept,
+	// and its Stage keeps the data it replaces there. Settle later copies
+	// it into a snapshot. Empty otherwise.
+	Hold string
+	// Unheld is set while a restore that held with this token is rolled
+	// back: a held copy named for it that does not exist was never made
+	// (the restore failed before that swap), so nothing is swapped back.
+	Unheld string
 }
 
 // CodeState is what the code scope records.
@@ -210,6 +221,23 @@ func verifiesBeforeApply(sc Scope) bool {
 //     context Ctrl-C does not cancel.
 type Stager interface {
 	Stage(ctx context.Context, env *ScopeEnv, r ArtifactReader) (Staged, error)
+}
+
+// Settler is an optional Scope capability: a scope that keeps replaced
+// data aside during a restore (ScopeEnv.Hold) instead of copying it into
+// the safety snapshot first. The safety snapshot then holds a small held
+// artifact per kept item; restoring it swaps the kept data back (the
+// scope's Stage does that), and Snap.Settle turns the safety snapshot into
+// a complete one by copying the kept data in with Settle, then removes it
+// with Release.
+type Settler interface {
+	// Held reports whether a is a held artifact.
+	Held(a Artifact) bool
+	// Settle captures the data a held artifact names into w, under the
+	// same path, as Capture would. Data that is gone wraps ErrHeldGone.
+	Settle(ctx context.Context, env *ScopeEnv, a Artifact, w ArtifactWriter) error
+	// Release removes the kept data; data gone already is no error.
+	Release(ctx context.Context, env *ScopeEnv, a Artifact) error
 }
 
 // Staged is a scope's restore loaded aside by Stager.Stage, waiting to be

@@ -34,6 +34,7 @@ type Snap struct {
 	now      func() time.Time
 	getenv   func(string) string
 	damaged  []error // from the last catalog read
+	unheld   string  // the hold token of a restore being rolled back (ScopeEnv.Unheld)
 }
 
 // New returns a Snap. It loads the config when o.Config is nil.

@@ -106,6 +106,7 @@ func newApp(e *env) *cli.App {
 			listCommand(e),
 			showCommand(e),
 			restoreCommand(e),
+			settleCommand(e),
 			tagCommand(e),
 			tryCommand(e),
 			deployCommand(e),

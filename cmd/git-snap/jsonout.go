@@ -122,6 +122,7 @@ type restoreJSON struct {
 	ScopeMS     map[string]int64 `json:"scope_ms"`
 	Validated   bool             `json:"validated"`
 	Changes     int              `json:"changes"`
+	Settle      string           `json:"settle,omitempty"` // held copies: background, manual or failed
 }
 
 type createJSON struct {

@@ -78,15 +78,24 @@ EXIT STATUS
 			for _, p := range res.Plan.Scopes {
 				changes += len(p.Changes)
 			}
+			settle := settleAfterRestore(e, snap, res)
 			if e.json {
 				return writeJSONLine(e.stdout, restoreJSON{MessageType: "summary", Snapshot: res.Plan.Target.ID, Safety: res.Safety.ID,
-					DurationMS: res.Duration.Milliseconds(), ScopeMS: res.ScopeMS, Validated: res.Validation != nil, Changes: changes})
+					DurationMS: res.Duration.Milliseconds(), ScopeMS: res.ScopeMS, Validated: res.Validation != nil, Changes: changes, Settle: settle})
 			}
 			fmt.Fprintf(e.stdout, "restored %s in %.1fs (%d change(s))\n", res.Plan.Target.ID, res.Duration.Seconds(), changes)
 			if res.Validation != nil {
 				fmt.Fprintf(e.stdout, "validated: %d check(s) passed\n", len(res.Validation.Checks))
 			}
 			fmt.Fprintf(e.stdout, "undo with: git snap restore %s\n", res.Safety.ID)
+			switch settle {
+			case "background":
+				fmt.Fprintln(e.stdout, "the replaced database is kept on its server and is being copied into the safety snapshot in the background (git snap settle waits for it)")
+			case "manual":
+				fmt.Fprintln(e.stdout, "the replaced database is kept on its server until you run: git snap settle")
+			case "failed":
+				fmt.Fprintln(e.stdout, "the replaced database is kept on its server; settling it failed: run git snap settle")
+			}
 			return nil
 		},
 	}
@@ -142,4 +151,25 @@ func (e *env) confirm(p *gitsnap.RestorePlan) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// settleAfterRestore settles the safety snapshot's held copies as
+// [restore] settle says, and reports how: "" (nothing held, or settled
+// already), "background", "manual" or "failed".
+func settleAfterRestore(e *env, snap *gitsnap.Snap, res *gitsnap.RestoreResult) string {
+	if !res.Held {
+		return ""
+	}
+	if res.SettleErr != nil {
+		e.warn(fmt.Sprintf("settle %s: %v", res.Safety.ID, res.SettleErr))
+		return "failed"
+	}
+	if snap.SettleMode() != "background" {
+		return "manual"
+	}
+	if err := startSettle(snap, res.Safety.ID); err != nil {
+		e.warn(fmt.Sprintf("could not start git snap settle in the background: %v", err))
+		return "manual"
+	}
+	return "background"
 }

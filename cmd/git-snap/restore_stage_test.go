@@ -50,6 +50,10 @@ fi
 exec %q "$@"
 `
 
+// pgDumpSafety makes a restore dump the live database into its safety
+// snapshot first (the staged tests of that path) instead of holding it.
+const pgDumpSafety = "\n[restore]\ndatabase_safety = \"dump\"\n"
+
 // pgStage is a repository whose database scope is one fresh PostgreSQL
 // database, with a snapshot of it (id) taken before its rows changed.
 type pgStage struct {
@@ -61,10 +65,12 @@ type pgStage struct {
 	marks string // directory of the wrappers' marker files
 	bin   string // directory of the wrappers
 	id    string
-	live  string // the live data's fingerprint after the change
+	live  string   // the live data's fingerprint after the change
+	env   []string // added to git-snap's environment
 }
 
-func newPGStage(t *testing.T) *pgStage {
+// newPGStage makes the repository; extra is appended to its .gitsnap.toml.
+func newPGStage(t *testing.T, extra string) *pgStage {
 	t.Helper()
 	admin, err := url.Parse(dbtest.Env("GITSNAP_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
 	if err != nil {
@@ -94,7 +100,7 @@ func newPGStage(t *testing.T) *pgStage {
 		}
 	})
 	p.psql(t, p.url, "CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 20000) g")
-	p.dir = r.repo(map[string]string{".gitsnap.toml": "[snapshot]\nscopes = [\"database\"]\n\n[[database]]\nname = \"main\"\ndriver = \"postgres\"\n"})
+	p.dir = r.repo(map[string]string{".gitsnap.toml": "[snapshot]\nscopes = [\"database\"]\n\n[[database]]\nname = \"main\"\ndriver = \"postgres\"\n" + extra})
 	out, errOut, code := p.snap(t, "create", "-m", "good", "--no-validate")
 	m := createdRe.FindStringSubmatch(out)
 	if code != 0 || m == nil {
@@ -132,7 +138,7 @@ func (p *pgStage) leftovers(t *testing.T) []string {
 func (p *pgStage) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(p.r.bin, "git-snap"), args...)
 	cmd.Dir = p.dir
-	cmd.Env = append(p.r.env(), "DATABASE_URL="+p.url, "GITSNAP_TEST_MARKS="+p.marks)
+	cmd.Env = append(append(p.r.env(), "DATABASE_URL="+p.url, "GITSNAP_TEST_MARKS="+p.marks), p.env...)
 	for i, kv := range cmd.Env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			cmd.Env[i] = "PATH=" + p.bin + string(os.PathListSeparator) + v
@@ -186,7 +192,7 @@ func (p *pgStage) unchanged(t *testing.T, id string) {
 // TestRestoreStagedRoundTrip: the restore through staging puts the
 // snapshot back and leaves nothing behind.
 func TestRestoreStagedRoundTrip(t *testing.T) {
-	p := newPGStage(t)
+	p := newPGStage(t, pgDumpSafety)
 	want := p.psql(t, p.url, "SELECT 20000 || ' ' || md5(string_agg(g || ':' || md5(g::text), ',' ORDER BY g)) FROM generate_series(1, 20000) g")
 	out, errOut, code := p.snap(t, "restore", p.id, "--yes", "--json")
 	if code != 0 {
@@ -214,7 +220,7 @@ func TestRestoreStagedRoundTrip(t *testing.T) {
 // TestRestoreInterruptedWhileStaging: Ctrl-C while the snapshot is being
 // loaded aside exits 130; nothing was changed and nothing is left.
 func TestRestoreInterruptedWhileStaging(t *testing.T) {
-	p := newPGStage(t)
+	p := newPGStage(t, "")
 	p.mark(t, "slow")
 	cmd := p.command("restore", p.id, "--yes")
 	var stderr bytes.Buffer
@@ -242,7 +248,7 @@ func TestRestoreInterruptedWhileStaging(t *testing.T) {
 // while the snapshot is being loaded aside: the restore stops with nothing
 // changed and drops the temporary database.
 func TestRestoreSafetySnapshotFailsWhileStaging(t *testing.T) {
-	p := newPGStage(t)
+	p := newPGStage(t, pgDumpSafety)
 	p.mark(t, "faildump")
 	p.mark(t, "slow")
 	out, errOut, code := p.snap(t, "restore", p.id, "--yes")
@@ -259,7 +265,7 @@ func TestRestoreSafetySnapshotFailsWhileStaging(t *testing.T) {
 // TestRestoreDamagedDumpWhileStaging: a dump whose digest does not match
 // is found while it is loaded aside: exit 6, nothing changed.
 func TestRestoreDamagedDumpWhileStaging(t *testing.T) {
-	p := newPGStage(t)
+	p := newPGStage(t, "")
 	bad := p.corruptDigest(t)
 	out, errOut, code := p.snap(t, "restore", bad, "--yes")
 	if code != exitDamaged {

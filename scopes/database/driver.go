@@ -22,6 +22,13 @@ type Target struct {
 	URL string
 	// Getenv reads the environment (tests override it).
 	Getenv func(string) string
+	// Hold is the restore's hold token (gitsnap.ScopeEnv.Hold): a Holder
+	// keeps the database it replaces as its held copy instead of dropping it.
+	Hold string
+	// Unheld is the token of a restore being rolled back
+	// (gitsnap.ScopeEnv.Unheld): its held copies that do not exist were
+	// never made, and swapping them back is nothing to do.
+	Unheld string
 }
 
 // Info describes a live database or a dump, for manifests and plans.
@@ -80,4 +87,22 @@ type StagedDB interface {
 	// Discard removes the loaded copy, even when ctx is cancelled. It is
 	// idempotent and a no-op after Commit.
 	Discard(ctx context.Context) error
+}
+
+// Holder is an optional Driver capability: a restore keeps the live
+// database it replaces, renamed, as the safety copy, instead of dumping it
+// into the safety snapshot first (docs/git-snap-restore.md, "The safety
+// copy of a database"). A Holder is a Stager whose Stage, given recorded
+// facts with MetaHeld, swaps that held copy back in.
+type Holder interface {
+	Driver
+	Stager
+	// Hold returns the live database's facts (as Dump records them) and
+	// the name Commit will keep it under for token. It changes nothing. A
+	// database that does not exist has nothing to hold (ErrNotExist).
+	Hold(ctx context.Context, t Target, token string) (Info, string, error)
+	// DumpHeld dumps the held copy named held into w, like Dump.
+	DumpHeld(ctx context.Context, t Target, held string, w io.Writer) (Info, error)
+	// Release removes the held copy; one that is gone already is no error.
+	Release(ctx context.Context, t Target, held string) error
 }

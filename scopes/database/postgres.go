@@ -141,6 +141,11 @@ func (p *Postgres) Dump(ctx context.Context, t Target, w io.Writer) (Info, error
 	if err != nil {
 		return Info{}, err
 	}
+	return p.dump(ctx, pt, w)
+}
+
+// dump is Dump of the database pt names.
+func (p *Postgres) dump(ctx context.Context, pt pgTarget, w io.Writer) (Info, error) {
 	info, err := p.inspect(ctx, pt)
 	if err != nil {
 		return Info{}, err

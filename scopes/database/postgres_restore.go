@@ -106,14 +106,14 @@ var _ Stager = (*Postgres)(nil)
 // temporary database is dropped. Nothing connects to it but pg_restore,
 // and pg_dump of the live database never sees it.
 func (p *Postgres) Stage(ctx context.Context, t Target, r io.Reader, recorded Info) (StagedDB, error) {
+	if held := recorded.Meta[MetaHeld]; held != "" {
+		return p.stageHeld(ctx, t, r, recorded, held)
+	}
 	pt, err := resolvePostgres(t)
 	if err != nil {
 		return nil, err
 	}
-	st := &pgStaged{p: p, pt: pt, name: pt.conn.dbname, maint: "postgres"}
-	if st.name == st.maint {
-		st.maint = "template1"
-	}
+	st := &pgStaged{p: p, pt: pt, name: pt.conn.dbname, maint: pgMaint(pt.conn.dbname)}
 	srv, err := p.server(ctx, pt, st.maint, st.name)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,9 @@ func (p *Postgres) Stage(ctx context.Context, t Target, r io.Reader, recorded In
 		return nil, err
 	}
 	st.tmp = pgName(st.name, "__gitsnap_tmp_"+suffix)
-	st.old = pgName(st.name, "__gitsnap_old_"+suffix)
+	if err := st.name2old(t); err != nil {
+		return nil, err
+	}
 	st.versionNum = srv.VersionNum
 	// From here on the temporary database may exist: drop it on any
 	// failure, with a context that survives the caller's cancellation.
@@ -161,15 +163,22 @@ type pgStaged struct {
 	tmp, old   string
 	versionNum int
 	finished   bool // committed or discarded
+	keep       bool // the swap keeps old as this restore's held copy (Target.Hold)
+	unhold     bool // tmp is a held copy being swapped back: never dropped here
+	allowConn  bool // unhold: the live database took connections when it was held
 }
 
 // Commit implements StagedDB: it reads the live database's facts again,
-// then swaps in one transaction (live → <name>__gitsnap_old_<rand>, temp
-// → name) after refusing new connections to the live database and
-// terminating its sessions, and finally drops the old copy. Before the
+// then swaps in one transaction (live → <name>__gitsnap_old_<rand>, or
+// <name>__gitsnap_held_<token> when the restore holds it; temp → name)
+// after refusing new connections to the live database and terminating its
+// sessions, and finally drops the old copy unless it is held. Before the
 // swap every failure drops the temporary database and leaves the live one
 // as it was.
 func (st *pgStaged) Commit(ctx context.Context) error {
+	if st.finished && st.unhold {
+		return nil // a held copy a rolled-back restore never made: nothing to swap
+	}
 	if st.finished {
 		return fmt.Errorf("database %s: the loaded copy was already committed or discarded", st.pt.label)
 	}
@@ -182,7 +191,10 @@ func (st *pgStaged) Commit(ctx context.Context) error {
 		return err
 	}
 	st.finished = true
-	if srv.Live == nil {
+	if err := st.reopen(ctx); err != nil {
+		return fmt.Errorf("swapped the held copy back, but turning connections on failed: %w", err)
+	}
+	if srv.Live == nil || st.keep {
 		return nil
 	}
 	if err := st.p.drop(ctx, st.pt, st.maint, st.old, srv.VersionNum); err != nil {
@@ -193,7 +205,8 @@ func (st *pgStaged) Commit(ctx context.Context) error {
 
 // Discard implements StagedDB: it drops the temporary database.
 func (st *pgStaged) Discard(ctx context.Context) error {
-	if st.finished {
+	if st.finished || st.unhold {
+		st.finished = true
 		return nil
 	}
 	cctx, cancel := cleanupContext(ctx)

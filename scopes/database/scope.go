@@ -21,6 +21,10 @@ const (
 	MetaSchemaVersion = "schema_version" // result of the schema_version query ("" = none)
 	MetaTables        = "tables"         // number of tables (or key spaces); absent when unknown
 	MetaSize          = "size"           // database size in bytes as the driver reports it
+	// MetaHeld marks a safety snapshot's record of a held copy: the name
+	// the restore kept the live database under (Holder). Its content is a
+	// one-line note, not a dump.
+	MetaHeld = "held"
 )
 
 // Scope is the "database" scope: one chunked artifact per [[database]]
@@ -76,7 +80,7 @@ func (s *Scope) target(env *gitsnap.ScopeEnv, c gitsnap.DatabaseConfig) (Target,
 	if envName == "" {
 		envName = DefaultURLEnv
 	}
-	return Target{Config: c, Root: env.Root, URL: s.getenv(envName), Getenv: s.getenv}, drv, nil
+	return Target{Config: c, Root: env.Root, URL: s.getenv(envName), Getenv: s.getenv, Hold: env.Hold, Unheld: env.Unheld}, drv, nil
 }
 
 func configured(env *gitsnap.ScopeEnv) []gitsnap.DatabaseConfig {
@@ -107,6 +111,12 @@ func (s *Scope) captureOne(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap
 	t, drv, err := s.target(env, c)
 	if err != nil {
 		return err
+	}
+	if h, ok := drv.(Holder); ok && t.Hold != "" {
+		done, err := s.captureHeld(ctx, w, c, t, h)
+		if done || err != nil {
+			return err
+		}
 	}
 	// meta is filled by the dump goroutine after Dump returns and before
 	// it closes the pipe, so PutStream (which records meta once the stream

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// A restore with [restore] database_safety = "hold" (the default) keeps
+// the PostgreSQL database it replaces, renamed, as its safety copy instead
+// of dumping it first; git snap settle copies that copy into the safety
+// snapshot and drops it. These tests run the real binary on a real server.
+
+var undoRe = regexp.MustCompile(`(?m)^undo with: git snap restore (snap_\S+)$`)
+
+// held lists the held copies of the database.
+func (p *pgStage) held(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, db := range p.leftovers(t) {
+		if strings.Contains(db, "__gitsnap_held_") {
+			out = append(out, db)
+		}
+	}
+	return out
+}
+
+// snapshots lists the snapshot refs.
+func (p *pgStage) snapshots(t *testing.T) []string {
+	t.Helper()
+	out, errOut, code := p.r.run(p.dir, "for-each-ref", "--format=%(refname:lstrip=2)", "refs/snapshots/")
+	if code != 0 {
+		t.Fatalf("for-each-ref: %s", errOut)
+	}
+	return strings.Fields(out)
+}
+
+// restoreHeld restores id and returns the safety snapshot's id.
+func (p *pgStage) restoreHeld(t *testing.T, id string) string {
+	t.Helper()
+	out, errOut, code := p.snap(t, "restore", id, "--yes")
+	m := undoRe.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("restore %s: exit %d\n%s%s", id, code, out, errOut)
+	}
+	return m[1]
+}
+
+// TestRestoreHoldUndoSettle: the restore keeps the replaced database as a
+// held copy (nothing else left behind, no dump in the safety snapshot);
+// undoing it swaps the copy back; settling dumps the copies into Git,
+// drops them, and the settled snapshots restore the same data under the
+// ids the restores printed.
+func TestRestoreHoldUndoSettle(t *testing.T) {
+	p := newPGStage(t, "")
+	before := p.live
+	want := p.psql(t, p.url, "SELECT 20000 || ' ' || md5(string_agg(g || ':' || md5(g::text), ',' ORDER BY g)) FROM generate_series(1, 20000) g")
+	p.env = append(p.env, "GITSNAP_SETTLE=manual")
+
+	safety := p.restoreHeld(t, p.id)
+	if got := p.fingerprint(t); got != want {
+		t.Fatalf("restored data %s, want %s", got, want)
+	}
+	if h := p.held(t); len(h) != 1 || len(p.leftovers(t)) != 1 {
+		t.Fatalf("after restore: held %v, all copies %v; want one held copy only", h, p.leftovers(t))
+	}
+	// The safety snapshot records the held copy, not a dump.
+	man, _, code := p.r.run(p.dir, "show", "refs/snapshots/"+safety+":snap.json")
+	if code != 0 || !strings.Contains(man, `"held": "`+p.held(t)[0]+`"`) {
+		t.Fatalf("safety snapshot manifest does not name the held copy:\n%s", man)
+	}
+
+	// Undo: the held copy is swapped back (and the restored data held in turn).
+	undo := p.restoreHeld(t, safety)
+	if got := p.fingerprint(t); got != before {
+		t.Fatalf("after undo: %s, want the pre-restore data %s", got, before)
+	}
+	if h := p.held(t); len(h) != 1 {
+		t.Fatalf("after undo: held %v, want the restored data's copy", h)
+	}
+	// The swapped-back database takes connections again.
+	if ok := p.psql(t, p.admin, "SELECT datallowconn FROM pg_database WHERE datname = '"+p.name+"'"); ok != "t" {
+		t.Errorf("swapped-back database: datallowconn = %s", ok)
+	}
+
+	// Settle: the first safety snapshot's copy was swapped back, so it is
+	// removed; the undo's copy is dumped into Git and dropped.
+	out, errOut, code := p.snap(t, "settle")
+	if code != 0 {
+		t.Fatalf("settle: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "removed "+safety+": its held copy is gone") || !strings.Contains(out, "settled "+undo+" into snap_") {
+		t.Errorf("settle output:\n%s", out)
+	}
+	if left := p.leftovers(t); len(left) > 0 {
+		t.Errorf("after settle: databases left %v", left)
+	}
+	if ids := p.snapshots(t); len(ids) != 2 {
+		t.Errorf("after settle: snapshots %v, want the original and the settled undo safety", ids)
+	}
+	// The undo's safety id now names the settled snapshot, a real dump of
+	// the restored data.
+	p.restoreHeld(t, undo)
+	if got := p.fingerprint(t); got != want {
+		t.Errorf("restore of the settled %s: %s, want %s", undo, got, want)
+	}
+	out, errOut, code = p.snap(t, "settle")
+	if code != 0 || len(p.leftovers(t)) != 0 {
+		t.Fatalf("second settle: exit %d, left %v\n%s%s", code, p.leftovers(t), out, errOut)
+	}
+	if out, errOut, code := p.snap(t, "check", "--read-data"); code != 0 {
+		t.Errorf("check --read-data: exit %d\n%s%s", code, out, errOut)
+	}
+	p.r.fsck(p.dir)
+}
+
+// TestRestoreHoldBackgroundSettle: by default the restore settles in the
+// background; git snap settle waits for it.
+func TestRestoreHoldBackgroundSettle(t *testing.T) {
+	p := newPGStage(t, "")
+	out, errOut, code := p.snap(t, "restore", p.id, "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("restore: exit %d\n%s%s", code, out, errOut)
+	}
+	var sum struct {
+		Safety string `json:"safety_snapshot"`
+		Settle string `json:"settle"`
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.Settle != "background" {
+		t.Fatalf("summary %q: settle %q, want background (%v)", out, sum.Settle, err)
+	}
+	if out, errOut, code := p.snap(t, "settle"); code != 0 {
+		t.Fatalf("settle: exit %d\n%s%s", code, out, errOut)
+	}
+	if left := p.leftovers(t); len(left) > 0 {
+		t.Errorf("after settle: databases left %v", left)
+	}
+	log, err := os.ReadFile(filepath.Join(p.dir, ".git", "git-snap", "settle.log"))
+	if err != nil || !strings.Contains(string(log), "settled "+sum.Safety+" into snap_") {
+		t.Errorf("settle.log (%v):\n%s", err, log)
+	}
+	// The printed safety id restores the pre-restore data.
+	p.restoreHeld(t, sum.Safety)
+	if got := p.fingerprint(t); got != p.live {
+		t.Errorf("restore of the safety snapshot: %s, want %s", got, p.live)
+	}
+	p.r.fsck(p.dir)
+}
+
+// TestRestoreHoldRollback: a restore whose validation fails swaps the
+// held copy back: the live data is as before, nothing is left behind, and
+// the safety snapshot that could no longer restore its database is gone.
+func TestRestoreHoldRollback(t *testing.T) {
+	p := newPGStage(t, "\n[[check]]\nname = \"never\"\nrun = \"exit 3\"\n")
+	out, errOut, code := p.snap(t, "restore", p.id, "--yes")
+	if code != exitRolledBack {
+		t.Fatalf("restore: exit %d, want %d\n%s%s", code, exitRolledBack, out, errOut)
+	}
+	p.unchanged(t, "")
+	if ok := p.psql(t, p.admin, "SELECT datallowconn FROM pg_database WHERE datname = '"+p.name+"'"); ok != "t" {
+		t.Errorf("rolled-back database: datallowconn = %s", ok)
+	}
+	if ids := p.snapshots(t); len(ids) != 1 || ids[0] != p.id {
+		t.Errorf("snapshots after the rollback: %v, want only %s", ids, p.id)
+	}
+}
+
+// TestRestoreHoldFailsBeforeSwap: a damaged dump found while staging
+// changes nothing: no held copy is made and no safety snapshot is left.
+func TestRestoreHoldFailsBeforeSwap(t *testing.T) {
+	p := newPGStage(t, "")
+	bad := p.corruptDigest(t)
+	out, errOut, code := p.snap(t, "restore", bad, "--yes")
+	if code != exitDamaged {
+		t.Fatalf("restore: exit %d, want %d\n%s%s", code, exitDamaged, out, errOut)
+	}
+	p.unchanged(t, bad)
+	if ids := p.snapshots(t); len(ids) != 2 {
+		t.Errorf("snapshots: %v, want the original and the damaged copy only", ids)
+	}
+}

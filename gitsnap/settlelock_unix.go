@@ -1,0 +1,43 @@
+//go:build unix
+
+package gitsnap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// lockSettle takes the repository's settle lock (an flock on
+// <common dir>/git-snap/settle.lock, released by the kernel if the process
+// dies), waiting for another settle to finish. The returned func releases it.
+func lockSettle(ctx context.Context, commonDir string) (func(), error) {
+	p := filepath.Join(commonDir, "git-snap", "settle.lock")
+	if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
+		return nil, fmt.Errorf("settle lock: %w", err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("settle lock: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { _ = f.Close() }, nil // closing releases the flock
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			_ = f.Close()
+			return nil, fmt.Errorf("settle lock: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			_ = f.Close()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
