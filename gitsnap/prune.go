@@ -66,6 +66,14 @@ func (s *Snap) Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) 
 		return nil, err
 	}
 	res := &PruneResult{Decisions: planPrune(cat.snaps, o.Policy, loc), Remote: remote.Name}
+	for i, d := range res.Decisions {
+		// Removing a held safety snapshot would orphan its held copies:
+		// git snap settle turns it into an ordinary snapshot first.
+		if len(s.heldArtifacts(d.Snapshot.Manifest)) > 0 {
+			res.Decisions[i].Keep = true
+			res.Decisions[i].Reasons = append(res.Decisions[i].Reasons, "held (git snap settle)")
+		}
+	}
 	if !o.Apply {
 		return res, nil
 	}
