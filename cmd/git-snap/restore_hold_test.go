@@ -73,6 +73,16 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 		t.Fatalf("safety snapshot manifest does not name the held copy:\n%s", man)
 	}
 
+	// A restore drill of the safety snapshot leaves the held copy alone.
+	heldCopy := p.held(t)[0]
+	out, errOut, code := p.snap(t, "verify", safety)
+	if !strings.Contains(out+errOut, "held on its server as "+heldCopy) {
+		t.Errorf("verify of the held snapshot (exit %d) does not say the copy was not loaded:\n%s%s", code, out, errOut)
+	}
+	if h := p.held(t); len(h) != 1 || h[0] != heldCopy {
+		t.Fatalf("after verify: held %v, want %s untouched", h, heldCopy)
+	}
+
 	// Undo: the held copy is swapped back (and the restored data held in turn).
 	undo := p.restoreHeld(t, safety)
 	if got := p.fingerprint(t); got != before {
@@ -88,7 +98,7 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 
 	// Settle: the first safety snapshot's copy was swapped back, so it is
 	// removed; the undo's copy is dumped into Git and dropped.
-	out, errOut, code := p.snap(t, "settle")
+	out, errOut, code = p.snap(t, "settle")
 	if code != 0 {
 		t.Fatalf("settle: exit %d\n%s%s", code, out, errOut)
 	}

@@ -40,6 +40,12 @@ func (s *Scope) Sandbox(ctx context.Context, env *gitsnap.ScopeEnv, r gitsnap.Ar
 	var drops []Target
 	for _, p := range pairs {
 		drv, ok := s.drivers[p.cfg.Driver]
+		if held := p.art.Meta[MetaHeld]; held != "" {
+			// A drill must not move the held copy: it is the safety copy.
+			skip[p.art.Path] = true
+			box.Notes = append(box.Notes, fmt.Sprintf("database %s: held on its server as %s until git snap settle copies it into the snapshot; not loaded", p.cfg.Name, held))
+			continue
+		}
 		if p.cfg.Driver == "sqlite" {
 			continue
 		}
