@@ -145,18 +145,38 @@ func (p *Postgres) Dump(ctx context.Context, t Target, w io.Writer) (Info, error
 }
 
 // dump is Dump of the database pt names.
+//
+// The facts (psql) are read while pg_dump runs, not before: that is one
+// connection and process start less on the dump's critical path. If
+// reading them fails, pg_dump is stopped and that error, which names the
+// cause best (a missing database, a refused connection), is returned.
 func (p *Postgres) dump(ctx context.Context, pt pgTarget, w io.Writer) (Info, error) {
-	info, err := p.inspect(ctx, pt)
-	if err != nil {
-		return Info{}, err
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type facts struct {
+		info Info
+		err  error
 	}
+	got := make(chan facts, 1)
+	go func() {
+		info, err := p.inspect(ctx, pt)
+		if err != nil {
+			cancel()
+		}
+		got <- facts{info, err}
+	}()
 	hw := &pgStableHeader{w: w}
-	err = toolRun{
+	err := toolRun{
 		db: pt.label, name: "pg_dump",
 		args:   []string{"--format=custom", "--compress=0", "--no-password"},
 		env:    pt.conn.environ(pt.conn.dbname),
 		stdout: hw, classify: pgClassify(pt.envName),
-	}.run(ctx, p.run)
+	}.run(dctx, p.run)
+	f := <-got
+	if f.err != nil {
+		return Info{}, f.err
+	}
+	info := f.info
 	if err == nil {
 		err = hw.flush()
 	}
