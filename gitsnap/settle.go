@@ -32,8 +32,10 @@ type SettleResult struct {
 	From string        // the held snapshot's id
 	Into *SnapshotInfo // the settled snapshot; nil when it was discarded
 	// Gone lists held artifacts whose copies no longer exist (a rollback
-	// swapped them back, or they were dropped by hand): such a snapshot
-	// cannot restore its database, so it is discarded, not settled.
+	// swapped them back, or they were dropped by hand): a snapshot whose
+	// copies are all gone cannot restore its databases, so it is removed,
+	// not settled. (When only some are gone, Settle fails and keeps the
+	// others.)
 	Gone []string
 }
 
@@ -132,11 +134,11 @@ func (s *Snap) settleOne(ctx context.Context, sn *SnapshotInfo) (SettleResult, e
 	if err := s.repo.DeleteRef(ctx, SnapshotRefPrefix+sn.ID, sn.Commit); err != nil && !errors.Is(err, ErrRefChanged) {
 		return res, fmt.Errorf("remove the held snapshot's ref: %w", err)
 	}
+	if into == nil {
+		return res, nil // every copy was gone: nothing to drop
+	}
 	env := s.scopeEnv()
 	for _, a := range held {
-		if slices.Contains(res.Gone, a.Scope+"/"+a.Path) {
-			continue
-		}
 		sc, _ := s.scopes.Get(a.Scope)
 		if err := sc.(Settler).Release(ctx, env, a); err != nil {
 			return res, WithHint(err, "the snapshot is settled; drop the held copy by hand")
@@ -225,6 +227,11 @@ func (s *Snap) writeSettled(ctx context.Context, sn *SnapshotInfo, m *Manifest, 
 	}
 	if len(gone) > 0 {
 		_ = sw.wait()
+		if len(gone) < len(held) {
+			// The others are still the only copies of their databases.
+			return nil, nil, WithHint(fmt.Errorf("%w: %s (the other held copies are kept)", ErrHeldGone, strings.Join(gone, ", ")),
+				"restore what is left with git snap restore %s --scope database, or drop the copies by hand", sn.ID)
+		}
 		return nil, gone, nil
 	}
 	m2 := *m

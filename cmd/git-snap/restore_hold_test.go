@@ -98,6 +98,8 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 
 	// Settle: the first safety snapshot's copy was swapped back, so it is
 	// removed; the undo's copy is dumped into Git and dropped.
+	undoCommit, _, _ := p.r.run(p.dir, "rev-parse", "refs/snapshots/"+undo)
+	undoCopy := p.held(t)[0]
 	out, errOut, code = p.snap(t, "settle")
 	if code != 0 {
 		t.Fatalf("settle: exit %d\n%s%s", code, out, errOut)
@@ -110,6 +112,21 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 	}
 	if ids := p.snapshots(t); len(ids) != 2 {
 		t.Errorf("after settle: snapshots %v, want the original and the settled undo safety", ids)
+	}
+	// A settle that died after writing the settled snapshot, before it
+	// removed the held one and dropped its copy, is finished by the next
+	// one without writing a third snapshot.
+	p.r.run(p.dir, "update-ref", "refs/snapshots/"+undo, strings.TrimSpace(undoCommit))
+	p.psql(t, p.admin, "CREATE DATABASE "+undoCopy)
+	out, errOut, code = p.snap(t, "settle")
+	if code != 0 || !strings.Contains(out, "settled "+undo+" into snap_") {
+		t.Fatalf("settle after a crash: exit %d\n%s%s", code, out, errOut)
+	}
+	if ids := p.snapshots(t); len(ids) != 2 || slicesContains(ids, undo) {
+		t.Errorf("after the resumed settle: snapshots %v, want the original and the settled one", ids)
+	}
+	if left := p.leftovers(t); len(left) > 0 {
+		t.Errorf("after the resumed settle: databases left %v", left)
 	}
 	// The undo's safety id now names the settled snapshot, a real dump of
 	// the restored data.
@@ -142,15 +159,22 @@ func TestRestoreHoldBackgroundSettle(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.Settle != "background" {
 		t.Fatalf("summary %q: settle %q, want background (%v)", out, sum.Settle, err)
 	}
-	if out, errOut, code := p.snap(t, "settle"); code != 0 {
-		t.Fatalf("settle: exit %d\n%s%s", code, out, errOut)
+	fg, errOut, code := p.snap(t, "settle")
+	if code != 0 {
+		t.Fatalf("settle: exit %d\n%s%s", code, fg, errOut)
 	}
 	if left := p.leftovers(t); len(left) > 0 {
 		t.Errorf("after settle: databases left %v", left)
 	}
-	log, err := os.ReadFile(filepath.Join(p.dir, ".git", "git-snap", "settle.log"))
-	if err != nil || !strings.Contains(string(log), "settled "+sum.Safety+" into snap_") {
-		t.Errorf("settle.log (%v):\n%s", err, log)
+	// Whichever took the settle lock first settled it: the background
+	// settle (its log says so) or, if it had not started yet, ours.
+	log, _ := os.ReadFile(filepath.Join(p.dir, ".git", "git-snap", "settle.log"))
+	settled := "settled " + sum.Safety + " into snap_"
+	if strings.Contains(string(log), settled) == strings.Contains(fg, settled) {
+		t.Errorf("want exactly one settle of %s; settle.log:\n%s\ngit snap settle:\n%s", sum.Safety, log, fg)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, ".git", "git-snap", "settle.log")); err != nil {
+		t.Errorf("the restore started no background settle: %v", err)
 	}
 	// The printed safety id restores the pre-restore data.
 	p.restoreHeld(t, sum.Safety)
@@ -191,4 +215,13 @@ func TestRestoreHoldFailsBeforeSwap(t *testing.T) {
 	if ids := p.snapshots(t); len(ids) != 2 {
 		t.Errorf("snapshots: %v, want the original and the damaged copy only", ids)
 	}
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
