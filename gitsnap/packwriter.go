@@ -169,8 +169,18 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 		return err
 	}
 	level := w.startCompress(int64(len(data)))
-	if level == levelHuffman {
+	switch level {
+	case levelHuffman:
 		level = busyLevel(data)
+	case levelStored:
+		// Backed-up writers store, except very repetitive data: deflate's
+		// matches run through it faster than the stored copy is written,
+		// and a stored 8 MiB chunk of pgbench rows costs 35 times its
+		// compressed size (the first snapshot's size then depended on
+		// how busy the writers happened to be).
+		if h, ok := sampleEntropy(data); ok && h < repetitiveBits {
+			level = levelFast
+		}
 	}
 	buf := w.compress(typ, data, level)
 	w.compressing.Add(-1)
