@@ -51,8 +51,8 @@ func pgWrapperTarget(name string) string {
 	if err != nil {
 		return name
 	}
-	real, err := filepath.EvalSymlinks(found)
-	if err != nil || filepath.Base(real) != "pg_wrapper" {
+	target, err := filepath.EvalSymlinks(found)
+	if err != nil || filepath.Base(target) != "pg_wrapper" {
 		return name
 	}
 	if home, err := os.UserHomeDir(); err == nil && exists(filepath.Join(home, ".postgresqlrc")) {
