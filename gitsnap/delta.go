@@ -111,7 +111,11 @@ type deltaResult struct {
 // position it looks the next deltaBlock bytes up in every base (starting
 // with the base of the previous copy), extends a hit backwards over
 // pending literals and forwards as far as the bytes agree, and emits it.
-func encodeDelta(bases []*deltaIndex, target []byte) deltaResult {
+//
+// The encoder gives up as soon as it would insert maxLiteral bytes: the
+// result then has literal >= maxLiteral and incomplete ops, and is only
+// good for deciding not to store a delta (and for its last copy).
+func encodeDelta(bases []*deltaIndex, target []byte, maxLiteral int) deltaResult {
 	r := deltaResult{used: make([]bool, len(bases)), lastBase: -1}
 	lit, i, prefer := 0, 0, 0
 	for i+deltaBlock <= len(target) {
@@ -126,6 +130,10 @@ func encodeDelta(bases []*deltaIndex, target []byte) deltaResult {
 		}
 		if !ok {
 			i++
+			if r.literal+i-lit >= maxLiteral {
+				r.literal += i - lit
+				return r
+			}
 			continue
 		}
 		src := bases[bi].data

@@ -36,7 +36,7 @@ func roundTrip(t *testing.T, bases [][]byte, target []byte) deltaResult {
 	for i, b := range bases {
 		idx[i] = newDeltaIndex(b)
 	}
-	res := encodeDelta(idx, target)
+	res := encodeDelta(idx, target, len(target)+1)
 	delta, used := res.serialize(idx, target)
 	var src [][]byte
 	for _, u := range used {
@@ -202,7 +202,7 @@ func TestChunkReaderDeltas(t *testing.T) {
 	e0, e1 := f.add(k0), f.add(k1)
 	changed := editEvery(append(append([]byte(nil), k0[100000:]...), k1[:200000]...), 5000, []byte("tail\n"))
 	idx := []*deltaIndex{newDeltaIndex(k0), newDeltaIndex(k1)}
-	res := encodeDelta(idx, changed)
+	res := encodeDelta(idx, changed, len(changed)+1)
 	delta, used := res.serialize(idx, changed)
 	if len(used) != 2 {
 		t.Fatalf("delta uses %d bases, want 2", len(used))
@@ -223,5 +223,21 @@ func TestChunkReaderDeltas(t *testing.T) {
 	delete(cl.bases, e1.Hash)
 	if _, err := io.ReadAll(newChunkReader(context.Background(), f, cl)); !errors.Is(err, ErrIntegrity) {
 		t.Fatalf("delta with an unlisted base: got %v, want ErrIntegrity", err)
+	}
+}
+
+// TestDeltaGivesUp: the encoder stops once it would insert maxLiteral
+// bytes, and a delta under the limit is the same as without one.
+func TestDeltaGivesUp(t *testing.T) {
+	base := dumpLike(21, 1<<20)
+	idx := []*deltaIndex{newDeltaIndex(base)}
+	unrelated := dumpLike(22, 1<<20)
+	if res := encodeDelta(idx, unrelated, 1000); res.literal < 1000 || res.literal > 1000+deltaBlock {
+		t.Errorf("unrelated target: gave up after %d literal bytes, want 1000", res.literal)
+	}
+	near := editEvery(base, 10000, nil)
+	full, limited := encodeDelta(idx, near, len(near)+1), encodeDelta(idx, near, len(near)/2)
+	if full.literal != limited.literal || len(full.ops) != len(limited.ops) {
+		t.Errorf("limit changed a delta under it: %d ops, %d literal bytes; want %d, %d", len(limited.ops), limited.literal, len(full.ops), full.literal)
 	}
 }
