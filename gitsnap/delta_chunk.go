@@ -373,7 +373,7 @@ func (p *deltaPlanner) plan(ctx context.Context, h Hash, data []byte) (chunkStor
 		}
 		window = append(window, x)
 	}
-	res := encodeDelta(window, data)
+	res := encodeDelta(window, data, (len(data)+deltaMaxLiteral-1)/deltaMaxLiteral)
 	if res.lastBase >= 0 {
 		p.cur = lo + res.lastBase
 		if res.lastEnd >= len(window[res.lastBase].data)-deltaBlock {
