@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/git-snap/git-snap/gitsnap"
 )
 
 // pgDatabase is a pg_database row in portable form: owner, encoding,
@@ -222,12 +224,14 @@ func (st *pgStaged) Discard(ctx context.Context) error {
 // mismatch reported at EOF is seen before anything is swapped.
 func (p *Postgres) load(ctx context.Context, pt pgTarget, db string, r io.Reader) error {
 	sr := &stickyReader{r: r}
+	stdin, stop := readAhead(sr)
 	err := toolRun{
 		db: pt.label, name: "pg_restore",
 		args:  []string{"--exit-on-error", "--no-password", "-d", conninfoDB(db)},
 		env:   pt.conn.environ(db),
-		stdin: sr, classify: pgClassify(pt.envName),
+		stdin: stdin, classify: pgClassify(pt.envName),
 	}.run(ctx, p.run)
+	stop()
 	if rerr := sr.failed(); rerr != nil {
 		return fmt.Errorf("database %s: read dump: %w", pt.label, rerr)
 	}
@@ -248,12 +252,12 @@ func (p *Postgres) swap(ctx context.Context, pt pgTarget, maint, name, tmp, old 
 		_, err := p.psql(ctx, pt, maint, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s;\n", quoteIdent(tmp), quoteIdent(name)))
 		return err
 	}
+	// One psql run: refuse new connections, end the sessions, rename both.
+	script := ""
 	if live.AllowConn {
-		if _, err := p.psql(ctx, pt, maint, fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS false;\n", quoteIdent(name))); err != nil {
-			return err
-		}
+		script = fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS false;\n", quoteIdent(name))
 	}
-	script := fmt.Sprintf(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid();
+	script += fmt.Sprintf(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid();
 BEGIN;
 ALTER DATABASE %s RENAME TO %s;
 ALTER DATABASE %s RENAME TO %s;
@@ -395,6 +399,30 @@ func randSuffix() (string, error) {
 	}
 	return hex.EncodeToString(b[:]), nil
 }
+
+// readAhead reads sr into a read-ahead pipe on its own goroutine, so that
+// a snapshot's dump is read (inflated, verified) while the tool and its
+// server work on what came before, instead of only when the tool's 64 KiB
+// stdin pipe runs dry. stop, called once the tool exited, ends the
+// goroutine and waits for it; sr then knows whether the dump was read to a
+// clean end (its rest is read by drain).
+func readAhead(sr *stickyReader) (stdin io.Reader, stop func()) {
+	pr, pw := gitsnap.NewReadAheadPipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := pw.ReadFrom(sr)
+		pw.CloseWithError(err)
+	}()
+	return pr, func() {
+		pr.CloseWithError(errToolDone) // unblocks a copy the tool stopped reading
+		<-done
+	}
+}
+
+// errToolDone is what the read-ahead goroutine sees when the tool exited
+// before reading everything.
+var errToolDone = errors.New("the tool exited")
 
 // stickyReader remembers the first read error other than io.EOF, so an
 // error the tool never reported (it stopped reading early, or it failed
