@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -166,6 +167,12 @@ type chunkReader struct {
 	bases  map[Hash]bool
 	cache  *baseCache
 	cur    io.ReadCloser
+
+	// git cat-file --batch for whole chunks (catfile.go), started on the
+	// first chunk when the repository can; batchErr stops retrying.
+	batch    *catFile
+	batchErr error
+	buf      []byte // the last chunk read through batch, reused
 }
 
 // blobOpener is the part of an ObjectReader that chunkReader uses.
@@ -180,6 +187,9 @@ func newChunkReader(ctx context.Context, repo blobOpener, cl chunkList) *chunkRe
 // open returns a reader of chunk c.
 func (c *chunkReader) open(ch chunkRef) (io.ReadCloser, error) {
 	if !ch.Delta {
+		if data, ok := c.readBatch(ch.Hash); ok {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		}
 		rc, _, err := c.repo.OpenBlob(c.ctx, ch.Hash)
 		return rc, err
 	}
@@ -195,6 +205,32 @@ func (c *chunkReader) open(ch chunkRef) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// readBatch reads a whole chunk through git cat-file --batch, reusing
+// c.buf (the previous chunk is done with by then). It reports false when
+// git cannot give it (no batch process, or git lacks the object): the
+// caller then reads it through go-git, which also words any error.
+func (c *chunkReader) readBatch(h Hash) ([]byte, bool) {
+	if c.batchErr != nil {
+		return nil, false
+	}
+	if c.batch == nil {
+		bo, ok := c.repo.(batchOpener)
+		if !ok {
+			c.batchErr = errors.New("no batch reader")
+			return nil, false
+		}
+		if c.batch, c.batchErr = bo.openCatFile(c.ctx); c.batchErr != nil {
+			return nil, false
+		}
+	}
+	data, err := c.batch.readBlob(h, chunkMax, c.buf)
+	if err != nil {
+		return nil, false
+	}
+	c.buf = data
+	return data, true
 }
 
 func (c *chunkReader) Read(p []byte) (int, error) {
@@ -226,6 +262,10 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 }
 
 func (c *chunkReader) Close() error {
+	if c.batch != nil {
+		_ = c.batch.Close()
+		c.batch, c.batchErr = nil, errors.New("closed")
+	}
 	if c.cur != nil {
 		err := c.cur.Close()
 		c.cur = nil
