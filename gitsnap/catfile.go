@@ -39,7 +39,12 @@ type batchOpener interface {
 // startCatFile starts git cat-file --batch on the repository at gitDir;
 // it ends with ctx or Close.
 func startCatFile(ctx context.Context, gitDir string) (*catFile, error) {
-	cmd := exec.CommandContext(ctx, "git", "--git-dir="+gitDir, "cat-file", "--batch")
+	// git maps packs in windows of up to 1 GiB (8 GiB in all) by default:
+	// reading a 2 GiB dump would make its resident size the pack's. Small
+	// windows keep it near ours; the reads are sequential anyway.
+	cmd := exec.CommandContext(ctx, "git", "--git-dir="+gitDir,
+		"-c", "core.packedGitWindowSize=16m", "-c", "core.packedGitLimit=64m", "-c", "core.deltaBaseCacheLimit=16m",
+		"cat-file", "--batch")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
