@@ -46,8 +46,11 @@ EXIT STATUS
 			for _, r := range res {
 				printSettled(e, r)
 			}
-			if err != nil {
+			if err != nil && gitsnap.HintOf(err) == "" {
 				return gitsnap.WithHint(err, "the copies not settled stay held on their servers; run git snap settle again")
+			}
+			if err != nil {
+				return err
 			}
 			if len(res) == 0 && !e.quiet && !e.json {
 				fmt.Fprintln(e.stdout, "nothing is held")
