@@ -150,16 +150,6 @@ func (w *snapshotWriter) writeAsyncHashed(ctx context.Context, p string, mode ui
 	return nil
 }
 
-// has reports whether the repository already has object h (false when
-// there is no repository to ask, or on error: the writer checks again).
-func (w *snapshotWriter) has(ctx context.Context, h Hash) bool {
-	if w.repo == nil {
-		return false
-	}
-	ok, err := w.repo.HasObject(ctx, h)
-	return ok && err == nil
-}
-
 func (w *snapshotWriter) setEntry(p string, e TreeEntry) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -391,7 +381,7 @@ func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, 
 			err = s.w.writeAsync(ctx, entry+deltaSuffix, ModeFile, st.delta)
 		case !st.blob.IsZero():
 			err = s.w.setEntry(entry+deltaSuffix, TreeEntry{Mode: ModeFile, Hash: st.blob})
-		case !h.IsZero() && s.w.has(ctx, h):
+		case st.have:
 			// Unchanged: no copy, no queue.
 			err = s.w.setEntry(entry, TreeEntry{Mode: ModeFile, Hash: h})
 		default:

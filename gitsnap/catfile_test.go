@@ -35,9 +35,9 @@ func TestCatFileReadsBlobsAndStaysInStep(t *testing.T) {
 	gitOut(t, dir, "", "init", "-q", dir)
 	small := "hello chunk\n"
 	big := strings.Repeat("0123456789abcdef", 8192) // 128 KiB
-	hs := mustParseHash(t, gitOut(t, dir, small, "hash-object", "-w", "--stdin"))
-	hb := mustParseHash(t, gitOut(t, dir, big, "hash-object", "-w", "--stdin"))
-	tree := mustParseHash(t, gitOut(t, dir, "100644 blob "+hs.String()+"\tf\n", "mktree"))
+	hs := mustHash(t, gitOut(t, dir, small, "hash-object", "-w", "--stdin"))
+	hb := mustHash(t, gitOut(t, dir, big, "hash-object", "-w", "--stdin"))
+	tree := mustHash(t, gitOut(t, dir, "100644 blob "+hs.String()+"\tf\n", "mktree"))
 	missing := HashObject(ObjectBlob, []byte("not stored"))
 
 	c, err := startCatFile(context.Background(), filepath.Join(dir, ".git"))
@@ -68,13 +68,4 @@ func TestCatFileReadsBlobsAndStaysInStep(t *testing.T) {
 	if _, err := c.readBlob(hs, chunkMax, nil); err == nil {
 		t.Error("a closed reader still reads")
 	}
-}
-
-func mustParseHash(t *testing.T, s string) Hash {
-	t.Helper()
-	h, err := ParseHash(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }

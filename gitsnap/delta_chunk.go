@@ -317,6 +317,7 @@ type chunkStore struct {
 	delta []byte // a new delta blob's content
 	blob  Hash   // an existing delta blob
 	bases []Hash
+	have  bool // the repository has the chunk itself: nothing to write
 }
 
 // deltaPlanner decides, chunk by chunk, whether a new chunk is stored as a
@@ -341,8 +342,12 @@ func newDeltaPlanner(repo ObjectReader, prev *prevChunks) *deltaPlanner {
 func (p *deltaPlanner) plan(ctx context.Context, h Hash, data []byte) (chunkStore, error) {
 	p.n++
 	if i, ok := p.prev.at[h]; ok {
+		// Unchanged since the previous version. Still asked of the
+		// repository: a snapshot's tree does not prove its objects are
+		// here (a partial fetch), and a missing one is written again.
 		p.cur = i + 1
-		return chunkStore{}, nil
+		has, err := p.repo.HasObject(ctx, h)
+		return chunkStore{have: has && err == nil}, nil
 	}
 	if r, ok := p.prev.deltas[h]; ok {
 		p.cur = r.at
@@ -350,7 +355,7 @@ func (p *deltaPlanner) plan(ctx context.Context, h Hash, data []byte) (chunkStor
 	}
 	if has, err := p.repo.HasObject(ctx, h); err != nil || has {
 		p.cur++
-		return chunkStore{}, err
+		return chunkStore{have: has}, err
 	}
 	if p.misses >= deltaGiveUp && p.n%deltaRetryEvery != 0 {
 		p.cur++
