@@ -60,6 +60,10 @@ func (s *Snap) isHeld(a Artifact) bool {
 	return ok && st.Held(a)
 }
 
+// HoldsCopies reports whether sn is a safety snapshot whose databases are
+// held on their servers, not yet settled into Git.
+func (s *Snap) HoldsCopies(sn *SnapshotInfo) bool { return len(s.heldArtifacts(sn.Manifest)) > 0 }
+
 // Held lists the snapshots that hold copies, oldest first.
 func (s *Snap) Held(ctx context.Context) ([]*SnapshotInfo, error) {
 	cat, err := s.loadCatalog(ctx)

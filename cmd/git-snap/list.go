@@ -88,7 +88,11 @@ EXIT STATUS
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tCREATED\tSTATUS\tBRANCH\tTAGS\tMESSAGE")
 			for _, s := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.CreatedAt().Local().Format("2006-01-02 15:04"), s.Status,
+				status := string(s.Status)
+				if snap.HoldsCopies(s) {
+					status += " (held)" // its databases are on their servers until git snap settle
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.CreatedAt().Local().Format("2006-01-02 15:04"), status,
 					dash(shortRef(s.Manifest.Branch)), dash(strings.Join(s.Tags, ",")), truncate(s.Manifest.Message, 50))
 			}
 			return tw.Flush()

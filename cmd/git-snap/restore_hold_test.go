@@ -73,6 +73,11 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 		t.Fatalf("safety snapshot manifest does not name the held copy:\n%s", man)
 	}
 
+	// git snap list marks it.
+	if out, _, _ := p.snap(t, "list"); !regexp.MustCompile(`(?m)^` + safety + `\s+\S+ \S+\s+unknown \(held\)`).MatchString(out) {
+		t.Errorf("list does not mark the held safety snapshot:\n%s", out)
+	}
+
 	// A restore drill of the safety snapshot leaves the held copy alone.
 	heldCopy := p.held(t)[0]
 	out, errOut, code := p.snap(t, "verify", safety)
@@ -109,6 +114,9 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 	}
 	if left := p.leftovers(t); len(left) > 0 {
 		t.Errorf("after settle: databases left %v", left)
+	}
+	if out, _, _ := p.snap(t, "list"); strings.Contains(out, "(held)") {
+		t.Errorf("list still marks a held snapshot after settle:\n%s", out)
 	}
 	if ids := p.snapshots(t); len(ids) != 2 {
 		t.Errorf("after settle: snapshots %v, want the original and the settled undo safety", ids)
