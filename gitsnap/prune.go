@@ -69,7 +69,7 @@ func (s *Snap) Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) 
 	for i, d := range res.Decisions {
 		// Removing a held safety snapshot would orphan its held copies:
 		// git snap settle turns it into an ordinary snapshot first.
-		if len(s.heldArtifacts(d.Snapshot.Manifest)) > 0 {
+		if s.HoldsCopies(d.Snapshot) {
 			res.Decisions[i].Keep = true
 			res.Decisions[i].Reasons = append(res.Decisions[i].Reasons, "held (git snap settle)")
 		}

@@ -93,7 +93,7 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 	}
 	unlock := func() {}
 	defer func() { unlock() }()
-	if len(s.heldArtifacts(target.Manifest)) > 0 && !o.DryRun {
+	if s.HoldsCopies(target) && !o.DryRun {
 		// A held snapshot may be being settled (its copy dumped, then
 		// dropped): wait for that, and restore what it became.
 		if unlock, err = lockSettle(ctx, s.repo.CommonDir()); err != nil {
@@ -211,7 +211,7 @@ func (s *Snap) Restore(ctx context.Context, name string, o RestoreOptions) (*Res
 	if err := appendEvents(ctx, s.repo, NotesRef, s.signature(), map[Hash][]Event{target.Commit: {ev}}); err != nil {
 		return res, fmt.Errorf("restored, but recording the event failed: %w", err)
 	}
-	if len(s.heldArtifacts(safety.Manifest)) > 0 {
+	if s.HoldsCopies(safety) {
 		res.Held = true
 		if s.SettleMode() == "now" {
 			unlock() // Settle takes the lock itself
@@ -247,7 +247,7 @@ func holdToken() (string, error) {
 // rolled back): it could not restore its databases. Its other scopes are
 // the live state's anyway. A safety snapshot without held copies stays.
 func (s *Snap) discardHeld(ctx context.Context, safety *SnapshotInfo) {
-	if safety == nil || len(s.heldArtifacts(safety.Manifest)) == 0 {
+	if safety == nil || !s.HoldsCopies(safety) {
 		return
 	}
 	_ = s.repo.DeleteRef(context.WithoutCancel(ctx), SnapshotRefPrefix+safety.ID, safety.Commit)

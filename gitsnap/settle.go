@@ -64,51 +64,33 @@ func (s *Snap) isHeld(a Artifact) bool {
 // held on their servers, not yet settled into Git.
 func (s *Snap) HoldsCopies(sn *SnapshotInfo) bool { return len(s.heldArtifacts(sn.Manifest)) > 0 }
 
-// Held lists the snapshots that hold copies, oldest first.
-func (s *Snap) Held(ctx context.Context) ([]*SnapshotInfo, error) {
-	cat, err := s.loadCatalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []*SnapshotInfo
-	for _, sn := range cat.snaps {
-		if len(s.heldArtifacts(sn.Manifest)) > 0 {
-			out = append(out, sn)
-		}
-	}
-	slices.Reverse(out) // the catalog is newest first
-	return out, nil
-}
-
-// Settle settles held safety snapshots (see above). Only one settle runs
-// at a time per repository: a second one waits for the first.
+// Settle settles held safety snapshots (see above), oldest first. Only
+// one settle runs at a time per repository: a second one waits for the
+// first.
 func (s *Snap) Settle(ctx context.Context, o SettleOptions) ([]SettleResult, error) {
 	unlock, err := lockSettle(ctx, s.repo.CommonDir())
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	held, err := s.Held(ctx)
+	cat, err := s.loadCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
+	only := ""
 	if o.Name != "" {
-		cat, err := s.loadCatalog(ctx)
-		if err != nil {
-			return nil, err
-		}
 		sn, err := s.resolve(ctx, cat, o.Name, ResolveOptions{AnyBranch: true})
 		if err != nil {
 			return nil, err
 		}
-		held = slices.DeleteFunc(held, func(h *SnapshotInfo) bool { return h.ID != sn.ID })
-		if len(held) == 0 {
-			return nil, nil // settled already (or never held anything)
-		}
+		only = sn.ID // a settled one resolves to itself and holds nothing
 	}
 	var out []SettleResult
-	for _, sn := range held {
-		r, err := s.settleOne(ctx, sn)
+	for _, sn := range slices.Backward(cat.snaps) { // the catalog is newest first
+		if !s.HoldsCopies(sn) || (only != "" && sn.ID != only) {
+			continue
+		}
+		r, err := s.settleOne(ctx, sn, cat.settled(sn.ID))
 		if err != nil {
 			return out, fmt.Errorf("settle %s: %w", sn.ID, err)
 		}
@@ -117,17 +99,15 @@ func (s *Snap) Settle(ctx context.Context, o SettleOptions) ([]SettleResult, err
 	return out, nil
 }
 
-func (s *Snap) settleOne(ctx context.Context, sn *SnapshotInfo) (SettleResult, error) {
+// settleOne settles sn; into is the snapshot an earlier settle of sn
+// wrote before it died, if any (then only the rest is done).
+func (s *Snap) settleOne(ctx context.Context, sn, into *SnapshotInfo) (SettleResult, error) {
 	res := SettleResult{From: sn.ID}
 	m, tree, err := readManifest(ctx, s.repo, sn.Commit)
 	if err != nil {
 		return res, err
 	}
 	held := s.heldArtifacts(m)
-	into, err := s.settledInto(ctx, sn.ID)
-	if err != nil {
-		return res, err
-	}
 	if into == nil {
 		into, res.Gone, err = s.writeSettled(ctx, sn, m, tree, held)
 		if err != nil {
@@ -166,15 +146,6 @@ func (s *Snap) afterSettle(ctx context.Context, sn *SnapshotInfo) (*SnapshotInfo
 		return into, nil
 	}
 	return nil, WithHint(fmt.Errorf("%w: %s was removed while waiting for its settle", ErrSnapshotNotFound, sn.ID), "git snap list shows the snapshots there are")
-}
-
-// settledInto finds the snapshot an earlier settle of id wrote, if any.
-func (s *Snap) settledInto(ctx context.Context, id string) (*SnapshotInfo, error) {
-	cat, err := s.loadCatalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return cat.settled(id), nil
 }
 
 // settled returns the snapshot whose settled event replaces id, or nil.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/git-snap/git-snap/gitsnap"
@@ -67,31 +68,11 @@ func (s *Scope) Settle(ctx context.Context, env *gitsnap.ScopeEnv, a gitsnap.Art
 		return err
 	}
 	held := a.Meta[MetaHeld]
-	meta := map[string]string{}
-	pr, pw := gitsnap.NewReadAheadPipe()
-	done := make(chan error, 1)
-	go func() {
-		info, err := h.DumpHeld(ctx, t, held, pw)
-		if err == nil {
-			fillMeta(meta, h.Name(), info)
-		}
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	_, perr := w.PutStream(ctx, a.Path, pr, meta)
-	pr.CloseWithError(errStoreFailed)
-	derr := <-done
-	switch {
-	case errors.Is(derr, ErrNotExist):
-		return fmt.Errorf("%w: %w", gitsnap.ErrHeldGone, derr)
-	case derr != nil && !errors.Is(derr, errStoreFailed):
-		return derr
-	case perr != nil:
-		return fmt.Errorf("database %s: store the held copy's dump: %w", a.Path, perr)
-	case derr != nil:
-		return fmt.Errorf("database %s: dump the held copy: %w", a.Path, derr)
+	err = storeDump(ctx, w, a.Path, h.Name(), func(out io.Writer) (Info, error) { return h.DumpHeld(ctx, t, held, out) })
+	if errors.Is(err, ErrNotExist) {
+		return fmt.Errorf("%w: %w", gitsnap.ErrHeldGone, err)
 	}
-	return nil
+	return err
 }
 
 // Release implements gitsnap.Settler: it drops the held copy of a.

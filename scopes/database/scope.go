@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -118,36 +119,43 @@ func (s *Scope) captureOne(ctx context.Context, env *gitsnap.ScopeEnv, w gitsnap
 			return err
 		}
 	}
-	// meta is filled by the dump goroutine after Dump returns and before
-	// it closes the pipe, so PutStream (which records meta once the stream
-	// reached EOF) sees the final values: the pipe's close happens before
-	// the reader's EOF. The driver only knows the facts of a consistent
-	// dump (schema version, tables) once the dump is done. The pipe
-	// buffers a few MiB, so the dump tool keeps writing while the chunker
-	// waits for the pack writers.
+	return storeDump(ctx, w, c.Name, drv.Name(), func(out io.Writer) (Info, error) { return drv.Dump(ctx, t, out) })
+}
+
+// storeDump runs dump on its own goroutine and streams what it writes into
+// w.PutStream as the artifact name, recording the facts dump returns.
+// meta is filled by the dump goroutine after dump returns and before it
+// closes the pipe, so PutStream (which records meta once the stream
+// reached EOF) sees the final values: the pipe's close happens before the
+// reader's EOF. The driver only knows the facts of a consistent dump
+// (schema version, tables) once the dump is done. The pipe buffers a few
+// MiB, so the dump tool keeps writing while the chunker waits for the
+// pack writers. The driver's own error is returned as it is (it names the
+// database).
+func storeDump(ctx context.Context, w gitsnap.ArtifactWriter, name, driver string, dump func(io.Writer) (Info, error)) error {
 	meta := map[string]string{}
 	pr, pw := gitsnap.NewReadAheadPipe()
 	done := make(chan error, 1)
 	go func() {
-		info, err := drv.Dump(ctx, t, pw)
+		info, err := dump(pw)
 		if err == nil {
-			fillMeta(meta, drv.Name(), info)
+			fillMeta(meta, driver, info)
 		}
 		pw.CloseWithError(err) // nil: the reader gets io.EOF
 		done <- err
 	}()
-	_, perr := w.PutStream(ctx, c.Name, pr, meta)
-	pr.CloseWithError(errStoreFailed) // unblocks a Dump still writing
+	_, perr := w.PutStream(ctx, name, pr, meta)
+	pr.CloseWithError(errStoreFailed) // unblocks a dump still writing
 	derr := <-done
 	switch {
 	case ctx.Err() != nil:
-		return fmt.Errorf("database %s: capture: %w", c.Name, ctx.Err())
+		return fmt.Errorf("database %s: capture: %w", name, ctx.Err())
 	case derr != nil && !errors.Is(derr, errStoreFailed):
-		return derr // the driver's error names the database
+		return derr
 	case perr != nil:
-		return fmt.Errorf("database %s: store dump: %w", c.Name, perr)
+		return fmt.Errorf("database %s: store dump: %w", name, perr)
 	case derr != nil:
-		return fmt.Errorf("database %s: dump: %w", c.Name, derr)
+		return fmt.Errorf("database %s: dump: %w", name, derr)
 	}
 	return nil
 }
