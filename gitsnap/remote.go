@@ -45,7 +45,7 @@ func (e *RemoteError) Unwrap() error { return e.Err }
 
 // Hint says what to do next, depending on what git reported.
 func (e *RemoteError) Hint() string {
-	d := strings.ToLower(e.Detail)
+	d := reportedText(e.Detail)
 	switch {
 	case e.Op == "resolve":
 		return fmt.Sprintf("add it with: git remote add %s <url> (git remote -v lists the remotes)", e.Remote)
@@ -61,11 +61,22 @@ func (e *RemoteError) Hint() string {
 
 var (
 	authFailures = []string{"authentication failed", "permission denied", "could not read username",
-		"could not read password", "access denied", "host key verification failed", "403", "401",
+		"could not read password", "access denied", "host key verification failed",
+		"returned error: 401", "returned error: 403", "401 unauthorized", "403 forbidden",
 		"invalid username or password", "terminal prompts disabled"}
 	missingRepo = []string{"does not appear to be a git repository", "repository not found",
 		"not found", "no such file or directory", "not a git repository", "does not exist"}
 )
+
+// quotedSpan is a URL or path git quotes in its messages.
+var quotedSpan = regexp.MustCompile(`'[^']*'`)
+
+// reportedText is git's message in lower case without the URLs and paths
+// it quotes, so that a path holding "401" or "not found" cannot decide
+// what kind of failure it was.
+func reportedText(detail string) string {
+	return strings.ToLower(quotedSpan.ReplaceAllString(detail, "''"))
+}
 
 func containsAny(s string, subs []string) bool {
 	for _, x := range subs {
@@ -80,7 +91,7 @@ func containsAny(s string, subs []string) bool {
 // RemoteError, deciding whether retrying could help.
 func classifyTransport(remote, op string, err error, stderr string) *RemoteError {
 	detail := lastErrorLines(stderr)
-	d := strings.ToLower(detail)
+	d := reportedText(detail)
 	perm := containsAny(d, authFailures) || containsAny(d, missingRepo) ||
 		strings.Contains(d, "unsupported") || strings.Contains(d, "invalid refspec") ||
 		strings.Contains(d, "hook declined") || strings.Contains(d, "protocol error: bad")

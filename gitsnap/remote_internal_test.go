@@ -3,6 +3,7 @@ package gitsnap
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,22 +74,27 @@ func TestClassifyTransport(t *testing.T) {
 	tests := []struct {
 		stderr    string
 		permanent bool
+		hint      string // what the hint starts with
 	}{
-		{"fatal: 'nope' does not appear to be a git repository\nfatal: Could not read from remote repository.", true},
-		{"remote: Repository not found.\nfatal: repository 'https://github.com/x/y/' not found", true},
-		{"git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.", true},
-		{"fatal: Authentication failed for 'https://example.com/r.git/'", true},
-		{"fatal: unable to access 'https://example.com/r.git/': Could not resolve host: example.com", false},
-		{"ssh: connect to host example.com port 22: Connection timed out\nfatal: Could not read from remote repository.", false},
-		{"error: RPC failed; curl 56 GnuTLS recv error (-9)\nfatal: the remote end hung up unexpectedly", false},
+		{"fatal: 'nope' does not appear to be a git repository\nfatal: Could not read from remote repository.", true, "check the URL"},
+		// A path that holds an HTTP status or "not found" does not decide the kind.
+		{"fatal: '/tmp/testscript-2140132/403/401/missing.git' does not appear to be a git repository\nfatal: Could not read from remote repository.", true, "check the URL"},
+		{"fatal: unable to access 'https://example.com/not found/r.git/': Could not resolve host: example.com", false, "the remote did not answer"},
+		{"remote: Repository not found.\nfatal: repository 'https://github.com/x/y/' not found", true, "check the URL"},
+		{"git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.", true, "check your credentials"},
+		{"fatal: Authentication failed for 'https://example.com/r.git/'", true, "check your credentials"},
+		{"fatal: unable to access 'https://example.com/r.git/': The requested URL returned error: 403", true, "check your credentials"},
+		{"fatal: unable to access 'https://example.com/r.git/': Could not resolve host: example.com", false, "the remote did not answer"},
+		{"ssh: connect to host example.com port 22: Connection timed out\nfatal: Could not read from remote repository.", false, "the remote did not answer"},
+		{"error: RPC failed; curl 56 GnuTLS recv error (-9)\nfatal: the remote end hung up unexpectedly", false, "the remote did not answer"},
 	}
 	for _, tc := range tests {
 		re := classifyTransport("r", "push", errors.New("exit status 128"), tc.stderr)
 		if re.Permanent != tc.permanent {
 			t.Errorf("%q: permanent = %v, want %v", tc.stderr, re.Permanent, tc.permanent)
 		}
-		if re.Hint() == "" || re.Detail == "" {
-			t.Errorf("%q: empty hint or detail: %+v", tc.stderr, re)
+		if re.Detail == "" || !strings.HasPrefix(re.Hint(), tc.hint) {
+			t.Errorf("%q: hint %q, want it to start with %q (detail %q)", tc.stderr, re.Hint(), tc.hint, re.Detail)
 		}
 	}
 }
