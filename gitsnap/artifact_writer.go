@@ -337,17 +337,15 @@ func (s *scopeWriter) PutStream(ctx context.Context, name string, r io.Reader, m
 // putChunked cuts r into content-defined chunks stored as
 // chunks/<scope>/<name>/00000000, 00000001, ... It checks the length when
 // want >= 0. The chunker fills one chunkMax scratch buffer; a chunk that
-// must be written is copied into a pooled buffer of its size class
-// (chunkBufs), so queued chunks do not pin 8 MiB each and the copies do not
-// fault in fresh memory; a chunk the repository already has is never
-// copied. When the artifact has a previous version, a chunk
+// must be written is copied out of the cutter's buffer (cdc.go) into a
+// pooled buffer of its size class (chunkBufs), so queued chunks do not pin
+// 8 MiB each and the copies do not fault in fresh memory; a chunk the
+// repository already has is never copied. When the artifact has a previous version, a chunk
 // that is new but close to it is stored as a delta (<index>.d) instead.
 func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, want int64) (Artifact, error) {
 	dir := "chunks/" + s.scope + "/" + name
-	ch := chunker.NewWithBoundaries(r, chunkPolynomial, chunkMin, chunkMax)
-	ch.SetAverageBits(chunkAvgBits)
+	ch := newCDCStream(r, formatCutter)
 	digest := sha256.New()
-	scratch := make([]byte, chunkMax)
 	planner := s.planner(ctx, name)
 	var total int64
 	n, deltas := 0, 0
@@ -355,24 +353,24 @@ func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, 
 		if err := ctx.Err(); err != nil {
 			return Artifact{}, err
 		}
-		c, err := ch.Next(scratch)
+		data, err := ch.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return Artifact{}, err
 		}
-		digest.Write(c.Data)
-		total += int64(len(c.Data))
-		s.w.progress.Event(ProgressEvent{Kind: "bytes", Scope: s.scope, Name: dir, Bytes: int64(len(c.Data))})
+		digest.Write(data)
+		total += int64(len(data))
+		s.w.progress.Event(ProgressEvent{Kind: "bytes", Scope: s.scope, Name: dir, Bytes: int64(len(data))})
 		entry := path.Join(dir, fmt.Sprintf("%08d", n))
 		n++
 		var st chunkStore
 		var h Hash
 		if planner != nil {
-			// The planner reads c.Data and keeps none of it.
-			h = HashObject(ObjectBlob, c.Data)
-			if st, err = planner.plan(ctx, h, c.Data); err != nil {
+			// The planner reads data and keeps none of it.
+			h = HashObject(ObjectBlob, data)
+			if st, err = planner.plan(ctx, h, data); err != nil {
 				planner, st = nil, chunkStore{} // a previous version we cannot read only costs space
 			}
 		}
@@ -385,7 +383,7 @@ func (s *scopeWriter) putChunked(ctx context.Context, name string, r io.Reader, 
 			// Unchanged: no copy, no queue.
 			err = s.w.setEntry(entry, TreeEntry{Mode: ModeFile, Hash: h})
 		default:
-			err = s.w.writeAsyncHashed(ctx, entry, ModeFile, chunkBufs.get(c.Data), h, chunkBufs.put)
+			err = s.w.writeAsyncHashed(ctx, entry, ModeFile, chunkBufs.get(data), h, chunkBufs.put)
 		}
 		if err != nil {
 			return Artifact{}, err
