@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/git-snap/git-snap/gitsnap"
 )
@@ -17,7 +21,23 @@ import (
 // the PostgreSQL client tools (psql, pg_dump, pg_restore) on PATH.
 type Postgres struct {
 	run Runner
+
+	mu     sync.Mutex
+	recent map[string]recentFacts // by pgTarget.key
 }
+
+// recentFacts is what inspect read from a database a moment ago. A
+// restore inspects the live database for its plan, then again for the
+// held copy's record and for the temporary database's settings, a few
+// milliseconds later: those two reuse the plan's facts while they are
+// younger than recentFactsAge, instead of starting psql twice more on the
+// restore's critical path. A swap forgets them.
+type recentFacts struct {
+	info Info
+	at   time.Time
+}
+
+const recentFactsAge = 10 * time.Second
 
 // NewPostgres returns the postgres driver running its tools through r.
 func NewPostgres(r Runner) Driver { return &Postgres{run: r} }
@@ -124,7 +144,49 @@ func (p *Postgres) inspect(ctx context.Context, pt pgTarget) (Info, error) {
 		}
 		info.SchemaVersion = firstLine(v)
 	}
+	p.remember(pt, info)
 	return info, nil
+}
+
+// key identifies a target's database and how it is reached.
+func (pt pgTarget) key() string {
+	env := pt.conn.environ(pt.conn.dbname)
+	slices.Sort(env)
+	return strings.Join(env, "\x00") + "\x00" + pt.query
+}
+
+func cloneInfo(info Info) Info {
+	info.Tables = slices.Clone(info.Tables)
+	info.Meta = maps.Clone(info.Meta)
+	return info
+}
+
+func (p *Postgres) remember(pt pgTarget, info Info) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.recent == nil {
+		p.recent = map[string]recentFacts{}
+	}
+	p.recent[pt.key()] = recentFacts{info: cloneInfo(info), at: time.Now()}
+}
+
+// recentInspect returns what inspect read from pt's database less than
+// recentFactsAge ago, if anything.
+func (p *Postgres) recentInspect(pt pgTarget) (Info, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f, ok := p.recent[pt.key()]
+	if !ok || time.Since(f.at) >= recentFactsAge {
+		return Info{}, false
+	}
+	return cloneInfo(f.info), true
+}
+
+// forget drops the facts of pt's database: it was swapped or dropped.
+func (p *Postgres) forget(pt pgTarget) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.recent, pt.key())
 }
 
 func firstLine(s string) string {

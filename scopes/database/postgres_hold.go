@@ -21,16 +21,19 @@ var _ Holder = (*Postgres)(nil)
 func pgHeldName(name, token string) string { return pgName(name, "__gitsnap_held_"+token) }
 
 // Hold implements Holder: the facts of the live database (as a dump would
-// record them) and the name it will be kept under. A database that does
-// not exist has nothing to hold: the error wraps ErrNotExist.
+// record them; those the restore plan read a moment ago, if any) and the
+// name it will be kept under. A database that does not exist has nothing
+// to hold: the error wraps ErrNotExist.
 func (p *Postgres) Hold(ctx context.Context, t Target, token string) (Info, string, error) {
 	pt, err := resolvePostgres(t)
 	if err != nil {
 		return Info{}, "", err
 	}
-	info, err := p.inspect(ctx, pt)
-	if err != nil {
-		return Info{}, "", err
+	info, ok := p.recentInspect(pt)
+	if !ok {
+		if info, err = p.inspect(ctx, pt); err != nil {
+			return Info{}, "", err
+		}
 	}
 	info.Meta["dump_format"] = "held on the server"
 	return info, pgHeldName(pt.conn.dbname, token), nil

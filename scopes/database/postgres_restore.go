@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -116,9 +117,11 @@ func (p *Postgres) Stage(ctx context.Context, t Target, r io.Reader, recorded In
 		return nil, err
 	}
 	st := &pgStaged{p: p, pt: pt, name: pt.conn.dbname, maint: pgMaint(pt.conn.dbname)}
-	srv, err := p.server(ctx, pt, st.maint, st.name)
-	if err != nil {
-		return nil, err
+	srv, ok := p.recentServer(pt)
+	if !ok {
+		if srv, err = p.server(ctx, pt, st.maint, st.name); err != nil {
+			return nil, err
+		}
 	}
 	suffix, err := randSuffix()
 	if err != nil {
@@ -156,6 +159,21 @@ func (p *Postgres) server(ctx context.Context, pt pgTarget, maint, name string) 
 	return srv, nil
 }
 
+// recentServer is server's answer for pt's own database, from what the
+// restore plan's inspect read a moment ago (recentInspect).
+func (p *Postgres) recentServer(pt pgTarget) (pgServer, bool) {
+	info, ok := p.recentInspect(pt)
+	if !ok {
+		return pgServer{}, false
+	}
+	n, err := strconv.Atoi(info.Meta["server_version_num"])
+	live := recordedDatabase(info)
+	if err != nil || live == nil {
+		return pgServer{}, false
+	}
+	return pgServer{VersionNum: n, Live: live}, true
+}
+
 // pgStaged is a dump restored into the temporary database tmp.
 type pgStaged struct {
 	p          *Postgres
@@ -186,6 +204,7 @@ func (st *pgStaged) Commit(ctx context.Context) error {
 	}
 	srv, err := st.p.server(ctx, st.pt, st.maint, st.name)
 	if err == nil {
+		st.p.forget(st.pt)
 		err = st.p.swap(ctx, st.pt, st.maint, st.name, st.tmp, st.old, srv.Live)
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -451,4 +452,100 @@ func TestPostgresDumpCancelled(t *testing.T) {
 	_, url, _ := pgTestDB(t)
 	pgSQL(t, url, "CREATE SCHEMA app; CREATE TABLE app.schema_migrations (version int); CREATE TABLE t AS SELECT g FROM generate_series(1, 100000) g;")
 	dumpCancelled(t, NewPostgres(ExecRunner{}), pgTestTarget(url))
+}
+
+// countingRunner runs real tools and counts the runs of each.
+type countingRunner struct {
+	mu   sync.Mutex
+	runs map[string]int
+}
+
+func (c *countingRunner) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	c.mu.Lock()
+	c.runs[name]++
+	c.mu.Unlock()
+	return ExecRunner{}.Command(ctx, name, args...)
+}
+
+func (c *countingRunner) take(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.runs[name]
+	c.runs[name] = 0
+	return n
+}
+
+// A restore inspects the live database for its plan; the held copy's
+// record and the temporary database's settings reuse those facts instead
+// of running psql again, until a swap changes the database or they age.
+func TestPostgresRecentFacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, url, _ := pgTestDB(t)
+	pgSQL(t, url, "CREATE TABLE before_restore (x int);")
+	runs := &countingRunner{runs: map[string]int{}}
+	d := NewPostgres(runs).(*Postgres)
+	tgt := Target{Config: gitsnap.DatabaseConfig{Name: "main", Driver: "postgres"}, URL: url}
+
+	var dump bytes.Buffer
+	info, err := d.Dump(ctx, tgt, &dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgSQL(t, url, "CREATE TABLE after_dump (x int);")
+	runs.take("psql")
+
+	plan, err := d.Inspect(ctx, tgt) // the restore plan
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, _, err := d.Hold(ctx, tgt, "cafe0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.take("psql"); n != 1 {
+		t.Errorf("Inspect then Hold ran psql %d times, want once", n)
+	}
+	if !cmp.Equal(held.Tables, plan.Tables) || held.Meta["dump_format"] != "held on the server" || plan.Meta["dump_format"] != "" {
+		t.Errorf("Hold = %+v, want the plan's facts %+v as a held record", held, plan)
+	}
+	st, err := d.Stage(ctx, tgt, bytes.NewReader(dump.Bytes()), info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.take("psql"); n != 1 {
+		t.Errorf("Stage ran psql %d times, want once (CREATE DATABASE only)", n)
+	}
+	if err := st.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runs.take("psql")
+
+	// The swap replaced the database: its facts are read again.
+	after, _, err := d.Hold(ctx, tgt, "cafe0002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.take("psql"); n != 1 {
+		t.Errorf("Hold after the swap ran psql %d times, want once", n)
+	}
+	if want := []string{"public.before_restore"}; !cmp.Equal(after.Tables, want) {
+		t.Errorf("Hold after the swap saw tables %v, want the restored %v", after.Tables, want)
+	}
+	// Facts older than recentFactsAge are read again.
+	pt, err := resolvePostgres(tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	f := d.recent[pt.key()]
+	f.at = f.at.Add(-recentFactsAge)
+	d.recent[pt.key()] = f
+	d.mu.Unlock()
+	if _, _, err := d.Hold(ctx, tgt, "cafe0003"); err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.take("psql"); n != 1 {
+		t.Errorf("Hold with aged facts ran psql %d times, want once", n)
+	}
 }
