@@ -33,6 +33,9 @@ type snapshotJSON struct {
 	RestoreCount          int                `json:"restore_count"`
 	LastRestored          *time.Time         `json:"last_restored"`
 	RestoreDurationsMS    []int64            `json:"restore_durations_ms"`
+	// Held: a safety snapshot whose databases are still on their servers
+	// (git snap settle copies them into Git).
+	Held bool `json:"held"`
 	// show only
 	Files   []artifactJSON `json:"files,omitempty"`
 	History []eventJSON    `json:"history,omitempty"`

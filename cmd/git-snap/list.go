@@ -77,7 +77,9 @@ EXIT STATUS
 			if e.json {
 				out := make([]snapshotJSON, 0, len(list))
 				for _, s := range list {
-					out = append(out, toJSON(s, false))
+					j := toJSON(s, false)
+					j.Held = snap.HoldsCopies(s)
+					out = append(out, j)
 				}
 				return writeJSON(e.stdout, out)
 			}

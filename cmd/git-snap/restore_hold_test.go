@@ -77,6 +77,9 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 	if out, _, _ := p.snap(t, "list"); !regexp.MustCompile(`(?m)^` + safety + `\s+\S+ \S+\s+unknown \(held\)`).MatchString(out) {
 		t.Errorf("list does not mark the held safety snapshot:\n%s", out)
 	}
+	if out, _, _ := p.snap(t, "show", "--json", safety); !strings.Contains(out, `"held": true`) {
+		t.Errorf("show --json does not mark the held safety snapshot:\n%s", out)
+	}
 
 	// A restore drill of the safety snapshot leaves the held copy alone.
 	heldCopy := p.held(t)[0]
@@ -117,6 +120,9 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 	}
 	if out, _, _ := p.snap(t, "list"); strings.Contains(out, "(held)") {
 		t.Errorf("list still marks a held snapshot after settle:\n%s", out)
+	}
+	if out, _, _ := p.snap(t, "list", "--json"); strings.Contains(out, `"held": true`) || !strings.Contains(out, `"held": false`) {
+		t.Errorf("list --json after settle:\n%s", out)
 	}
 	if ids := p.snapshots(t); len(ids) != 2 {
 		t.Errorf("after settle: snapshots %v, want the original and the settled undo safety", ids)

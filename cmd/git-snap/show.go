@@ -37,7 +37,9 @@ EXIT STATUS
 				return err
 			}
 			if e.json {
-				return writeJSON(e.stdout, toJSON(s, true))
+				out := toJSON(s, true)
+				out.Held = snap.HoldsCopies(s)
+				return writeJSON(e.stdout, out)
 			}
 			m := s.Manifest
 			w := e.stdout
@@ -55,6 +57,9 @@ EXIT STATUS
 				fmt.Fprintf(w, "message   %s\n", m.Message)
 			}
 			fmt.Fprintf(w, "status    %s\n", s.Status)
+			if snap.HoldsCopies(s) {
+				fmt.Fprintf(w, "held      its databases are on their servers until: git snap settle %s\n", s.ID)
+			}
 			fmt.Fprintf(w, "tags      %s\n", dash(strings.Join(s.Tags, ", ")))
 			fmt.Fprintf(w, "scopes    %s\n", strings.Join(m.Scopes, ", "))
 			for _, ch := range s.Checks {

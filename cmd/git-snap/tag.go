@@ -39,7 +39,9 @@ EXIT STATUS
 				return err
 			}
 			if e.json {
-				return writeJSON(e.stdout, toJSON(s, false))
+				out := toJSON(s, false)
+				out.Held = snap.HoldsCopies(s)
+				return writeJSON(e.stdout, out)
 			}
 			fmt.Fprintf(e.stdout, "%s tags: %s\n", s.ID, dash(strings.Join(s.Tags, ", ")))
 			return nil
