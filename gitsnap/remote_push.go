@@ -37,6 +37,7 @@ type PushResult struct {
 	Objects      int      // objects sent, as git reported
 	Bytes        int64    // bytes sent, as git reported
 	Secrets      []string // secret-looking files announced by the warning
+	Held         []string // held safety snapshots left out (git snap settle first)
 }
 
 // maxPushRounds bounds how often a rejected notes push is fetched, merged
@@ -69,6 +70,9 @@ func (s *Snap) Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 	}
 	toPush, err := s.snapshotsToPush(ctx, o.Snapshots, remoteSnaps, res)
 	if err != nil {
+		return nil, err
+	}
+	if toPush, err = s.withoutHeld(ctx, toPush, len(o.Snapshots) > 0, o.Warn, res); err != nil {
 		return nil, err
 	}
 	if err := s.announceSecrets(ctx, remote, toPush, o.Warn, res); err != nil {
@@ -191,6 +195,41 @@ func (s *Snap) snapshotsToPush(ctx context.Context, names []string, remoteSnaps 
 		default:
 			return nil, WithHint(fmt.Errorf("snapshot %s differs on %s (%s there, %s here)", id, res.Remote.Name, there.String()[:12], r.Hash.String()[:12]),
 				"snapshot refs are never overwritten; inspect it with git ls-remote %s %s", res.Remote.Name, r.Name)
+		}
+	}
+	return out, nil
+}
+
+// withoutHeld leaves out held safety snapshots: their databases are kept
+// on this machine's servers, not in Git, so no other machine could restore
+// them. git snap settle turns one into a snapshot that holds its dumps,
+// and that one is pushed. Naming a held snapshot is an error; pushing
+// every snapshot leaves them out with a warning.
+func (s *Snap) withoutHeld(ctx context.Context, refs []Ref, named bool, warn func(string), res *PushResult) ([]Ref, error) {
+	var out []Ref
+	for _, r := range refs {
+		id := strings.TrimPrefix(r.Name, SnapshotRefPrefix)
+		m, _, err := readManifest(ctx, s.repo, r.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		if len(s.heldArtifacts(m)) == 0 {
+			out = append(out, r)
+			continue
+		}
+		if named {
+			return nil, WithHint(fmt.Errorf("snapshot %s is held: its databases are kept on their servers, not in Git, so %s could not restore them; nothing was sent", id, res.Remote.Name),
+				"settle it first (git snap settle %s), then push the snapshot it becomes", id)
+		}
+		res.Held = append(res.Held, id)
+	}
+	if len(res.Held) > 0 {
+		msg := fmt.Sprintf("left out %d held safety snapshot(s), whose databases are still on their servers: %s; "+
+			"git snap settle copies them into Git, then push again", len(res.Held), strings.Join(res.Held, ", "))
+		if warn != nil {
+			warn(msg)
+		} else {
+			s.progress.Event(ProgressEvent{Kind: "warning", Message: msg})
 		}
 	}
 	return out, nil

@@ -20,6 +20,7 @@ type pushJSON struct {
 	Bytes         int64    `json:"bytes"`
 	Attempts      int      `json:"attempts"`
 	SecretsWarned []string `json:"secrets_warned"`
+	HeldLeftOut   []string `json:"held_left_out"`
 }
 
 func pushCommand(e *env) *cli.Command {
@@ -36,9 +37,14 @@ objects the remote lacks are sent. The remote is the argument, [remote] name in
 Before the first push of secret-looking files (.env, *.pem, *.key) to a remote
 a warning names them; git config snap.allowSecrets true silences it.
 
+A restore's safety snapshot whose databases are still held on their servers
+is left out, with a warning, until git snap settle has copied them into Git;
+naming one is an error.
+
 EXIT STATUS
    0   success
-   1   the remote failed (the hint says whether to retry or fix access)
+   1   the remote failed (the hint says whether to retry or fix access), or
+       a named snapshot is held (settle it first)
    2   no remote configured, or bad arguments
    10  a named snapshot does not exist
    11  other pushes kept moving the remote's notes; run again
@@ -59,7 +65,7 @@ EXIT STATUS
 			if e.json {
 				return writeJSONLine(e.stdout, pushJSON{MessageType: "summary", Remote: res.Remote.Name, Pushed: nonNil(res.Pushed),
 					AlreadyThere: res.AlreadyThere, Notes: res.Notes, NotesMerges: res.NotesMerges, Objects: res.Objects,
-					Bytes: res.Bytes, Attempts: res.Attempts, SecretsWarned: nonNil(res.Secrets)})
+					Bytes: res.Bytes, Attempts: res.Attempts, SecretsWarned: nonNil(res.Secrets), HeldLeftOut: nonNil(res.Held)})
 			}
 			if len(res.Pushed) == 0 {
 				fmt.Fprintf(e.stdout, "%s is up to date (%d snapshot(s) there", res.Remote.Name, res.AlreadyThere)

@@ -81,9 +81,24 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 		t.Errorf("show --json does not mark the held safety snapshot:\n%s", out)
 	}
 
+	// A push leaves the held snapshot out (its database is on this server
+	// only), and naming it is an error.
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	if _, errOut, code := p.r.run(p.dir, "init", "-q", "--bare", remote); code != 0 {
+		t.Fatalf("git init --bare: %s", errOut)
+	}
+	out, errOut, code := p.snap(t, "push", "--json", remote)
+	if code != 0 || !strings.Contains(out, `"held_left_out":["`+safety+`"]`) || strings.Contains(out, `"pushed":["`+safety) ||
+		!strings.Contains(errOut, "left out 1 held safety snapshot(s)") {
+		t.Errorf("push of every snapshot (exit %d):\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := p.snap(t, "push", remote, safety); code != 1 || !strings.Contains(errOut, "git snap settle "+safety) {
+		t.Errorf("push of the held snapshot by name: exit %d, want 1 with a hint to settle it:\n%s", code, errOut)
+	}
+
 	// A restore drill of the safety snapshot leaves the held copy alone.
 	heldCopy := p.held(t)[0]
-	out, errOut, code := p.snap(t, "verify", safety)
+	out, errOut, code = p.snap(t, "verify", safety)
 	if !strings.Contains(out+errOut, "held on its server as "+heldCopy) {
 		t.Errorf("verify of the held snapshot (exit %d) does not say the copy was not loaded:\n%s%s", code, out, errOut)
 	}
