@@ -97,6 +97,10 @@ func (s *Snap) Export(ctx context.Context, name string, w io.Writer) (*ExportRes
 	if err != nil {
 		return nil, err
 	}
+	if s.HoldsCopies(info) {
+		return nil, WithHint(fmt.Errorf("snapshot %s is held: its databases are kept on their servers, not in Git, so the archive could not restore them", info.ID),
+			"settle it first (git snap settle %s), then export the snapshot it becomes", info.ID)
+	}
 	c, err := s.repo.ReadCommit(ctx, info.Commit)
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot %s: %w", info.ID, err)

@@ -32,7 +32,7 @@ writes to stdout. Layout: docs/format.md, "Export archive".
 
 EXIT STATUS
    0   archive written
-   1   it could not be written
+   1   it could not be written, or the snapshot is held (settle it first)
    2   bad arguments
    6   the snapshot is damaged (missing object)
    10  no such snapshot

@@ -95,6 +95,13 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 	if _, errOut, code := p.snap(t, "push", remote, safety); code != 1 || !strings.Contains(errOut, "git snap settle "+safety) {
 		t.Errorf("push of the held snapshot by name: exit %d, want 1 with a hint to settle it:\n%s", code, errOut)
 	}
+	archive := filepath.Join(t.TempDir(), "held.tar.xz")
+	if _, errOut, code := p.snap(t, "export", safety, "-o", archive); code != 1 || !strings.Contains(errOut, "git snap settle "+safety) {
+		t.Errorf("export of the held snapshot: exit %d, want 1 with a hint to settle it:\n%s", code, errOut)
+	}
+	if _, err := os.Stat(archive); !os.IsNotExist(err) {
+		t.Errorf("export of the held snapshot left %s behind (%v)", archive, err)
+	}
 
 	// A restore drill of the safety snapshot leaves the held copy alone.
 	heldCopy := p.held(t)[0]
