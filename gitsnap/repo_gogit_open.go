@@ -61,14 +61,14 @@ func openRepo(dir string, env envFunc) (*goGitRepo, error) {
 		// go-git caches every object of at most largeObjectThreshold it
 		// reads (dump chunks, files) in this LRU; its 96 MiB default
 		// doubled restore's peak RSS (308 → 96 MB on a 2 GiB dump).
-		storage: filesystem.NewStorageWithOptions(osfs.New(commonDir), cache.NewObjectLRU(16*cache.MiByte),
+		storage: filesystem.NewStorageWithOptions(wholeIdxFS{osfs.New(commonDir)}, cache.NewObjectLRU(16*cache.MiByte),
 			filesystem.Options{
 				LargeObjectThreshold: largeObjectThreshold,
 				// Keep pack files open (LRU-bounded): without it go-git
 				// reopens the pack for every object it reads.
 				MaxOpenDescriptors: 64,
 				// Absolute paths in objects/info/alternates resolve from "/".
-				AlternatesFS: osfs.New(string(filepath.Separator)),
+				AlternatesFS: wholeIdxFS{osfs.New(string(filepath.Separator))},
 			}),
 	}
 	if _, err := os.Stat(filepath.Join(commonDir, "objects", "info", "alternates")); err == nil {
