@@ -101,6 +101,7 @@ func (t goGitPackTarget) hasObject(ctx context.Context, h Hash) (bool, error) {
 }
 
 func (t goGitPackTarget) packsChanged() {
+	t.r.packsWritten.Add(1)
 	t.r.mu.Lock()
 	t.r.refreshPacksLocked(true)
 	t.r.mu.Unlock()

@@ -2,6 +2,7 @@ package gitsnap
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/storage/filesystem"
@@ -33,6 +34,9 @@ type goGitRepo struct {
 	// packStamp is the objects/pack directory's modification time when
 	// go-git's pack index was last (re)loaded; guarded by mu.
 	packStamp time.Time
+	// packsWritten counts the packs this process installed
+	// (repo_gogit_maintain.go).
+	packsWritten atomic.Int64
 }
 
 var _ Repo = (*goGitRepo)(nil)

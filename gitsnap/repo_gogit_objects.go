@@ -22,18 +22,42 @@ func (r *goGitRepo) HasObject(ctx context.Context, h Hash) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ok, err := r.hasObjectLocked(h)
-	if (err == nil && !ok && r.refreshPacksLocked(false)) || (err != nil && r.refreshPacksLocked(true)) {
-		ok, err = r.hasObjectLocked(h)
-	}
-	for i := 1; err != nil && transientPackError(err) && i <= packRaceRetries; i++ {
-		packRaceWait(i)
-		r.refreshPacksLocked(true)
+	for i := 0; i <= packRaceRetries && !ok; i++ {
+		if !r.lookAgainLocked(err, i) {
+			break
+		}
 		ok, err = r.hasObjectLocked(h)
 	}
 	if err != nil {
 		return false, fmt.Errorf("check object %s: %w", h, err)
 	}
 	return ok, nil
+}
+
+// lookAgainLocked decides, after attempt (from 0) of a lookup failed with
+// err (nil: not found), whether to look again, and reloads the pack index
+// for it. A miss is only final once the pack directory held still since
+// the index was loaded: a pack written, or a roll-up (git gc, git repack,
+// repo_gogit_maintain.go) moving objects from old packs into a new one,
+// changes it, and a directory listing taken meanwhile can miss both the
+// new pack and the old one. A failed index load is always dropped (go-git
+// keeps a partly filled index after an error), and a pack being installed
+// or removed is waited for a little. r.mu must be held.
+func (r *goGitRepo) lookAgainLocked(err error, attempt int) bool {
+	switch {
+	case err == nil || errors.Is(err, plumbing.ErrObjectNotFound):
+		return r.refreshPacksLocked(false)
+	case transientPackError(err):
+		if attempt > 0 {
+			packRaceWait(attempt)
+		}
+		r.refreshPacksLocked(true)
+		return true
+	case attempt == 0:
+		r.refreshPacksLocked(true)
+		return true
+	}
+	return false
 }
 
 // packRaceRetries bounds the retries for a pack another process is
@@ -89,17 +113,15 @@ func (r *goGitRepo) object(ctx context.Context, h Hash) (plumbing.EncodedObject,
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	obj, err := r.storage.EncodedObject(plumbing.AnyObject, plumbing.Hash(h))
-	if err != nil {
+	for i := 0; err != nil && i <= packRaceRetries; i++ {
 		// Not found, a pack that gc deleted (dotgit.ErrPackfileNotFound), or a
-		// pack whose .idx is not renamed in yet: reload and try once more.
-		// Any failed load must be dropped anyway: go-git keeps a partly
-		// filled index after an error.
-		r.refreshPacksLocked(true)
-		obj, err = r.storage.EncodedObject(plumbing.AnyObject, plumbing.Hash(h))
-	}
-	for i := 1; err != nil && transientPackError(err) && i <= packRaceRetries; i++ {
-		packRaceWait(i)
-		r.refreshPacksLocked(true)
+		// pack whose .idx is not renamed in yet: reload and look again
+		// (lookAgainLocked).
+		if i == 0 {
+			r.refreshPacksLocked(true) // go-git keeps the pack list it loaded first
+		} else if !r.lookAgainLocked(err, i) {
+			break
+		}
 		obj, err = r.storage.EncodedObject(plumbing.AnyObject, plumbing.Hash(h))
 	}
 	if errors.Is(err, plumbing.ErrObjectNotFound) {

@@ -41,3 +41,23 @@ func lockSettle(ctx context.Context, commonDir string) (func(), error) {
 		}
 	}
 }
+
+// tryLock takes an flock on path without waiting: ok is false when another
+// process holds it. The returned func releases it.
+func tryLock(path string) (release func(), ok bool, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EINTR) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return func() { _ = f.Close() }, true, nil
+}

@@ -1,6 +1,7 @@
 package gitsnap
 
 import (
+	"context"
 	"os"
 	"time"
 )
@@ -75,3 +76,19 @@ func (s *Snap) Config() *Config { return s.cfg }
 
 // Repo returns the repository.
 func (s *Snap) Repo() Repo { return s.repo }
+
+// packMaintainer is a repository that rolls up its packs (goGitRepo).
+type packMaintainer interface {
+	MaintainPacks(ctx context.Context) (bool, error)
+}
+
+// Maintain runs after a command: once it wrote objects and the repository
+// holds more packs than gc.autoPackLimit, it rolls the small ones up
+// (repo_gogit_maintain.go). It reports whether it did.
+func (s *Snap) Maintain(ctx context.Context) (bool, error) {
+	m, ok := s.repo.(packMaintainer)
+	if !ok {
+		return false, nil
+	}
+	return m.MaintainPacks(ctx)
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -21,6 +22,7 @@ type env struct {
 	getenv         func(string) string
 	dir            string
 	json, quiet    bool
+	opened         []*gitsnap.Snap // by open, maintained after the command
 }
 
 // interactive reports whether we may prompt: stdin and stderr are terminals.
@@ -42,13 +44,28 @@ func (e *env) open(c *cli.Context) (*gitsnap.Snap, error) {
 	if repo.Root() == "" {
 		return nil, gitsnap.WithHint(errors.New("this operation must be run in a work tree"), "run it in a checkout, not a bare repository")
 	}
-	return gitsnap.New(gitsnap.Options{
+	snap, err := gitsnap.New(gitsnap.Options{
 		Repo:     repo,
 		Scopes:   scopes.Default(),
 		Progress: newProgress(e),
 		Version:  version,
 		Getenv:   e.getenv,
 	})
+	if err == nil {
+		e.opened = append(e.opened, snap)
+	}
+	return snap, err
+}
+
+// maintain rolls up the packs of the repositories a successful command
+// wrote to, once there are too many (gitsnap.Snap.Maintain). A failure
+// only warns: the command itself succeeded.
+func (e *env) maintain(ctx context.Context) {
+	for _, s := range e.opened {
+		if _, err := s.Maintain(ctx); err != nil && ctx.Err() == nil {
+			e.warn(fmt.Sprintf("could not roll up the repository's packs (%v); git gc does it too", err))
+		}
+	}
 }
 
 // run is main without os.Exit, so tests and testscript can call it.
@@ -66,6 +83,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err = app.RunContext(ctx, args)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
+	}
+	if err == nil {
+		e.maintain(ctx)
 	}
 	if err != nil {
 		return printError(stderr, err, e.json || hasFlag(args, "--json"))

@@ -113,10 +113,17 @@ run = "true"
 // fsck is clean.
 func TestConcurrentCreate(t *testing.T) {
 	r := newE2ERig(t)
-	for _, procs := range []int{2, 4} {
-		t.Run(fmt.Sprintf("procs=%d", procs), func(t *testing.T) {
+	for _, tc := range []struct {
+		procs     int
+		packLimit string // gc.autoPackLimit: "1" rolls the packs up after every create, while others write and read
+	}{{2, ""}, {4, ""}, {4, "1"}} {
+		procs := tc.procs
+		t.Run(fmt.Sprintf("procs=%d,gc.autoPackLimit=%s", procs, tc.packLimit), func(t *testing.T) {
 			r := &e2eRig{t: t, bin: r.bin, home: t.TempDir()}
 			dir := r.repo(map[string]string{".gitsnap.toml": concurrencyConfig, "config/app.toml": "port = 8080\n"})
+			if tc.packLimit != "" {
+				r.git(dir, "config", "gc.autoPackLimit", tc.packLimit)
+			}
 			const rounds = 3
 			created := map[string]string{} // id → process tag
 			lost := 0
