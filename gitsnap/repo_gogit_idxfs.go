@@ -31,7 +31,7 @@ func (fs wholeIdxFS) Open(name string) (billy.File, error) {
 	if st, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
 		info, err = st.Stat()
 	} else {
-		info, err = fs.Filesystem.Stat(name)
+		info, err = fs.Stat(name)
 	}
 	if err != nil {
 		return nil, err
