@@ -30,16 +30,23 @@ func packsOf(t *testing.T, repo Repo, n int, tag string) []Hash {
 	return blobs
 }
 
-func TestMaintainPacksRollsUpAndKeepsEveryObject(t *testing.T) {
-	ctx := context.Background()
+// packLimitRepo is a new repository with gc.autoPackLimit set to limit.
+func packLimitRepo(t *testing.T, limit string) (string, *goGitRepo) {
+	t.Helper()
 	dir := t.TempDir()
 	git(t, dir, "init", "-q")
-	git(t, dir, "config", "gc.autoPackLimit", "8")
+	git(t, dir, "config", "gc.autoPackLimit", limit)
 	repo, err := OpenRepo(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := repo.(*goGitRepo)
+	return dir, repo.(*goGitRepo)
+}
+
+func TestMaintainPacksRollsUpAndKeepsEveryObject(t *testing.T) {
+	ctx := context.Background()
+	dir, r := packLimitRepo(t, "8")
+	repo := Repo(r)
 
 	// Up to the limit nothing happens.
 	blobs := packsOf(t, repo, 8, "a")
@@ -71,13 +78,7 @@ func TestMaintainPacksRollsUpAndKeepsEveryObject(t *testing.T) {
 
 func TestMaintainPacksRespectsGitAndWhatItWrote(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	git(t, dir, "init", "-q")
-	git(t, dir, "config", "gc.autoPackLimit", "3")
-	repo, err := OpenRepo(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, repo := packLimitRepo(t, "3")
 	packsOf(t, repo, 5, "c")
 
 	// A process that wrote no pack leaves the packs alone.
@@ -91,13 +92,13 @@ func TestMaintainPacksRespectsGitAndWhatItWrote(t *testing.T) {
 	// gc.auto=0 (and gc.autoPackLimit=0) turn it off, as for git gc --auto.
 	for _, kv := range [][2]string{{"gc.auto", "0"}, {"gc.autoPackLimit", "0"}} {
 		git(t, dir, "config", kv[0], kv[1])
-		if did, err := repo.(*goGitRepo).MaintainPacks(ctx); err != nil || did || repo.(*goGitRepo).packCount() != 5 {
-			t.Errorf("with %s=%s: rolled up %v (%v), %d packs", kv[0], kv[1], did, err, repo.(*goGitRepo).packCount())
+		if did, err := repo.MaintainPacks(ctx); err != nil || did || repo.packCount() != 5 {
+			t.Errorf("with %s=%s: rolled up %v (%v), %d packs", kv[0], kv[1], did, err, repo.packCount())
 		}
 		git(t, dir, "config", "--unset", kv[0])
 	}
 	git(t, dir, "config", "gc.autoPackLimit", "3")
-	if did, err := repo.(*goGitRepo).MaintainPacks(ctx); err != nil || !did {
+	if did, err := repo.MaintainPacks(ctx); err != nil || !did {
 		t.Errorf("with the settings back: rolled up %v (%v)", did, err)
 	}
 }
