@@ -180,7 +180,7 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 		// compressed size (the first snapshot's size then depended on
 		// how busy the writers happened to be).
 		if h, ok := sampleEntropy(data); ok && h < repetitiveBits {
-			level = levelFast
+			level = levelRepetitive
 		}
 	}
 	buf := w.compress(typ, data, level)

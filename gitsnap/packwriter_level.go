@@ -72,18 +72,19 @@ const (
 )
 
 // busyLevel refines levelHuffman from a sample of the entry: stored when
-// Huffman codes cannot gain (worthHuffman), levelFast when the bytes are
-// so repetitive (entropy under repetitiveBits bits per byte, like the
+// Huffman codes cannot gain (worthHuffman), levelRepetitive when the bytes
+// are so repetitive (entropy under repetitiveBits bits per byte, like the
 // blank-padded rows of pgbench_accounts) that deflate's matches run
 // faster than Huffman coding alone and shrink the entry several times more
-// (pgbench -s 20 dump: 41.6 MB Huffman-only; level 2 is ~35x smaller).
+// (pgbench -s 20 dump: 41.6 MB Huffman-only; level 1 is ~34x smaller, and
+// runs at 1.57 GB/s where Huffman-only codes 0.57 GB/s).
 func busyLevel(sample []byte) int {
 	h, ok := sampleEntropy(sample)
 	switch {
 	case !ok || 8-h < huffmanMinGain:
 		return levelStored
 	case h < repetitiveBits:
-		return levelFast
+		return levelRepetitive
 	default:
 		return levelHuffman
 	}

@@ -50,7 +50,7 @@ func randomBytes(seed int64, n int) []byte {
 // compression level and has git read, check and repack them.
 func TestPackWriterInteropWithGit(t *testing.T) {
 	t.Parallel()
-	for _, level := range []int{levelFast, levelHuffman, levelStored} {
+	for _, level := range []int{levelFast, levelRepetitive, levelHuffman, levelStored} {
 		t.Run(fmt.Sprintf("level=%d", level), func(t *testing.T) {
 			t.Parallel()
 			testPackWriterInterop(t, level)

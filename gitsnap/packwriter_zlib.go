@@ -14,6 +14,10 @@ const (
 	levelStored  = 0                 // deflate stored blocks: no compression, no CPU beyond Adler-32
 	levelHuffman = flate.HuffmanOnly // Huffman codes without matches: ~4× faster than levelFast
 	levelFast    = 2                 // klauspost level 2: faster and smaller than its level 1 on dump text
+	// levelRepetitive is for very repetitive data (busyLevel): on pgbench's
+	// blank-padded rows klauspost's level 1 runs at 1.57 GB/s against
+	// level 2's 0.79 GB/s, for 34.4× compression instead of 35.3×.
+	levelRepetitive = 1
 )
 
 // zlibHeader is CMF (deflate, 32 KiB window) and FLG ("fastest", check

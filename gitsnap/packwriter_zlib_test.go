@@ -24,7 +24,7 @@ func TestZlibWriterRoundTrip(t *testing.T) {
 		"random": randomBytes(3, 200_000),
 	}
 	var zs zlibWriters
-	for _, level := range []int{levelFast, levelHuffman, levelStored} {
+	for _, level := range []int{levelFast, levelRepetitive, levelHuffman, levelStored} {
 		for name, data := range inputs {
 			for _, piece := range []int{len(data) + 1, 1000, 70_000} {
 				t.Run(fmt.Sprintf("level=%d/%s/piece=%d", level, name, piece), func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestZlibWriterRoundTrip(t *testing.T) {
 
 func TestZlibWriterReportsWriteErrors(t *testing.T) {
 	var zs zlibWriters
-	for _, level := range []int{levelFast, levelHuffman, levelStored} {
+	for _, level := range []int{levelFast, levelRepetitive, levelHuffman, levelStored} {
 		zw := zs.get(failingWriter{}, level)
 		_, werr := zw.Write(bytes.Repeat([]byte("a"), 300_000))
 		cerr := zw.Close()
@@ -136,7 +136,7 @@ func TestBusyLevel(t *testing.T) {
 	}{
 		{"random", rnd, levelStored},
 		{"text", text, levelHuffman},
-		{"blank-padded rows", padded, levelFast},
+		{"blank-padded rows", padded, levelRepetitive},
 		{"empty", nil, levelStored},
 	} {
 		if got := busyLevel(c.data); got != c.want {
