@@ -202,15 +202,20 @@ func (s *cdcStream) fill() error {
 		s.hi = copy(s.buf, s.buf[s.lo:s.hi])
 		s.lo = 0
 	}
-	n, err := s.r.Read(s.buf[s.hi : s.hi+cdcRead])
-	s.hi += n
-	switch {
-	case errors.Is(err, io.EOF):
-		s.eof = true
-	case err != nil:
-		return err
-	case n == 0:
-		// A reader returning nothing and no error: try again, like io.ReadFull.
+	for empty := 0; ; empty++ {
+		n, err := s.r.Read(s.buf[s.hi : s.hi+cdcRead])
+		s.hi += n
+		switch {
+		case errors.Is(err, io.EOF):
+			s.eof = true
+			return nil
+		case err != nil:
+			return err
+		case n > 0:
+			return nil
+		case empty == 100:
+			// Nothing and no error, again and again: like bufio.Reader.
+			return io.ErrNoProgress
+		}
 	}
-	return nil
 }

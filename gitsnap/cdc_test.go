@@ -131,6 +131,18 @@ func TestCDCReadError(t *testing.T) {
 	}
 }
 
+// stuckReader returns nothing and no error, forever.
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+func TestCDCReaderWithoutProgress(t *testing.T) {
+	s := newCDCStream(stuckReader{}, formatCutter)
+	if _, err := s.next(); !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("next = %v, want io.ErrNoProgress", err)
+	}
+}
+
 func BenchmarkCDC(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	data := make([]byte, 64<<20)
