@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Every git-snap command that writes objects writes one pack: a restore
@@ -74,6 +75,10 @@ func (r *goGitRepo) MaintainPacks(ctx context.Context) (bool, error) {
 		"-c", "pack.window=0", "-c", "repack.writeBitmaps=false",
 		"repack", "-d", "-l", "-q", "--geometric=2")
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANGUAGE=C")
+	// Interrupted (Ctrl-C after the command's own work), git removes its
+	// temporary pack on SIGINT; it is killed only if it does not exit.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return false, fmt.Errorf("git repack --geometric=2: %w: %s", err, oneLine(string(out)))
 	}
