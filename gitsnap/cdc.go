@@ -73,7 +73,10 @@ func (c *cutter) find(data []byte, from int) int {
 // one byte at a time.
 func (c *cutter) findBlock(data []byte, from, end int) int {
 	n := (end - from) / cdcLanes
-	hits := [cdcLanes]int{-1, -1, -1, -1}
+	var hits [cdcLanes]int
+	for l := range hits {
+		hits[l] = -1
+	}
 	if n >= cdcWindow {
 		c.lanes(data, from, n, &hits)
 		for _, h := range hits {
