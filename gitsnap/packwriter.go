@@ -110,7 +110,17 @@ func (t goGitPackTarget) packsChanged() {
 // WriteBlob stores data as a blob unless it already exists.
 func (w *packWriter) WriteBlob(ctx context.Context, data []byte) (Hash, error) {
 	h := HashObject(ObjectBlob, data)
-	if err := w.writeObject(ctx, packBlob, h, data); err != nil {
+	if err := w.writeObject(ctx, packBlob, h, data, byPolicy); err != nil {
+		return ZeroHash, fmt.Errorf("write blob: %w", err)
+	}
+	return h, nil
+}
+
+// writeBlobCompact implements compactBlobWriter: data is compressed with
+// deflate's matches whatever the writers' load.
+func (w *packWriter) writeBlobCompact(ctx context.Context, data []byte) (Hash, error) {
+	h := HashObject(ObjectBlob, data)
+	if err := w.writeObject(ctx, packBlob, h, data, levelFast); err != nil {
 		return ZeroHash, fmt.Errorf("write blob: %w", err)
 	}
 	return h, nil
@@ -119,20 +129,21 @@ func (w *packWriter) WriteBlob(ctx context.Context, data []byte) (Hash, error) {
 // writeBlobHashed implements hashedBlobWriter: data's blob id h was
 // computed by the caller.
 func (w *packWriter) writeBlobHashed(ctx context.Context, h Hash, data []byte) error {
-	if err := w.writeObject(ctx, packBlob, h, data); err != nil {
+	if err := w.writeObject(ctx, packBlob, h, data, byPolicy); err != nil {
 		return fmt.Errorf("write blob: %w", err)
 	}
 	return nil
 }
 
-// WriteTree stores a tree, sorted into Git order.
+// WriteTree stores a tree, sorted into Git order. Trees and commits are
+// metadata written after the data: always with deflate's matches.
 func (w *packWriter) WriteTree(ctx context.Context, entries []TreeEntry) (Hash, error) {
 	data, err := EncodeTree(entries)
 	if err != nil {
 		return ZeroHash, err
 	}
 	h := HashObject(ObjectTree, data)
-	if err := w.writeObject(ctx, packTree, h, data); err != nil {
+	if err := w.writeObject(ctx, packTree, h, data, levelFast); err != nil {
 		return ZeroHash, fmt.Errorf("write tree: %w", err)
 	}
 	return h, nil
@@ -145,16 +156,20 @@ func (w *packWriter) WriteCommit(ctx context.Context, c *Commit) (Hash, error) {
 		return ZeroHash, err
 	}
 	h := HashObject(ObjectCommit, data)
-	if err := w.writeObject(ctx, packCommit, h, data); err != nil {
+	if err := w.writeObject(ctx, packCommit, h, data, levelFast); err != nil {
 		return ZeroHash, fmt.Errorf("write commit: %w", err)
 	}
 	return h, nil
 }
 
+// byPolicy lets writeObject pick an entry's level (packwriter_level.go).
+const byPolicy = -1
+
 // writeObject appends one object unless this batch or the repository has
-// it already. A concurrent write of the same object returns at once: the
+// it already, at level, or at the level the compression policy picks for
+// byPolicy. A concurrent write of the same object returns at once: the
 // first writer's pending append is covered by the next Flush.
-func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []byte) error {
+func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []byte, level int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -169,7 +184,11 @@ func (w *packWriter) writeObject(ctx context.Context, typ int, h Hash, data []by
 		}
 		return err
 	}
-	level := w.startCompress(int64(len(data)))
+	if level == byPolicy {
+		level = w.startCompress(int64(len(data)))
+	} else {
+		w.compressing.Add(1)
+	}
 	switch level {
 	case levelHuffman:
 		level = busyLevel(data)

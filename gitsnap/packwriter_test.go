@@ -378,3 +378,36 @@ func TestWriteBlobFromCancelled(t *testing.T) {
 		t.Errorf("WriteBlob with cancelled ctx = %v", err)
 	}
 }
+
+// snap.json is written with deflate's matches even when the policy would
+// store or Huffman-code an entry of its size (busy writers).
+func TestPackWriterCompactBlobIgnoresTheLoad(t *testing.T) {
+	ctx := context.Background()
+	f := newGitFixture(t)
+	w := newTestWriter(t, f.open(f.dir))
+	w.levelFor = func(int64, int) int { return levelStored }
+	manifest := func(tag string) []byte {
+		var b bytes.Buffer
+		for i := range 4000 {
+			fmt.Fprintf(&b, "    {\n      \"scope\": \"files\",\n      \"path\": \"data/%s/file%04d.bin\",\n      \"sha256\": \"%x\"\n    },\n",
+				tag, i, randomBytes(int64(i), 32))
+		}
+		return b.Bytes()
+	}
+	grew := func(write func() error) int64 {
+		before := w.offset
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		return w.offset - before
+	}
+	raw := manifest("a")
+	stored := grew(func() error { _, err := w.WriteBlob(ctx, raw); return err })
+	compact := grew(func() error { _, err := w.writeBlobCompact(ctx, manifest("b")); return err })
+	if stored < int64(len(raw)) || compact*2 > stored {
+		t.Errorf("a %d-byte manifest took %d bytes stored and %d compact, want compact under half", len(raw), stored, compact)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
