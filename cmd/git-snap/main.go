@@ -32,9 +32,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
+		if os.Getenv("GOGC") == "" { // only under our limit: it is what bounds the heap
+			debug.SetGCPercent(defaultGCPercent)
+		}
 	}
 	stopProfile := startCPUProfile(os.Getenv("GITSNAP_CPUPROFILE"))
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
