@@ -98,8 +98,7 @@ func (s *Snap) Export(ctx context.Context, name string, w io.Writer) (*ExportRes
 		return nil, err
 	}
 	if s.HoldsCopies(info) {
-		return nil, WithHint(fmt.Errorf("snapshot %s is held: its databases are kept on their servers, not in Git, so the archive could not restore them", info.ID),
-			"settle it first (git snap settle %s), then export the snapshot it becomes", info.ID)
+		return nil, errHeldSnapshot(info.ID, "an archive", "export")
 	}
 	c, err := s.repo.ReadCommit(ctx, info.Commit)
 	if err != nil {

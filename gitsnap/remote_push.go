@@ -218,8 +218,7 @@ func (s *Snap) withoutHeld(ctx context.Context, refs []Ref, named bool, warn fun
 			continue
 		}
 		if named {
-			return nil, WithHint(fmt.Errorf("snapshot %s is held: its databases are kept on their servers, not in Git, so %s could not restore them; nothing was sent", id, res.Remote.Name),
-				"settle it first (git snap settle %s), then push the snapshot it becomes", id)
+			return nil, errHeldSnapshot(id, res.Remote.Name, "push")
 		}
 		res.Held = append(res.Held, id)
 	}

@@ -60,6 +60,13 @@ func (s *Snap) isHeld(a Artifact) bool {
 	return ok && st.Held(a)
 }
 
+// errHeldSnapshot refuses to carry held snapshot id to elsewhere (a remote,
+// an archive): its databases are kept on their servers, not in Git.
+func errHeldSnapshot(id, elsewhere, next string) error {
+	return WithHint(fmt.Errorf("snapshot %s is held: its databases are kept on their servers, not in Git, so %s could not restore them; nothing was sent", id, elsewhere),
+		"settle it first (git snap settle %s), then %s the snapshot it becomes", id, next)
+}
+
 // HoldsCopies reports whether sn is a safety snapshot whose databases are
 // held on their servers, not yet settled into Git.
 func (s *Snap) HoldsCopies(sn *SnapshotInfo) bool { return len(s.heldArtifacts(sn.Manifest)) > 0 }

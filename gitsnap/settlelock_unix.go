@@ -17,33 +17,26 @@ import (
 // dies), waiting for another settle to finish. The returned func releases it.
 func lockSettle(ctx context.Context, commonDir string) (func(), error) {
 	p := filepath.Join(commonDir, "git-snap", "settle.lock")
-	if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
-		return nil, fmt.Errorf("settle lock: %w", err)
-	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
-		return nil, fmt.Errorf("settle lock: %w", err)
-	}
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = f.Close() }, nil // closing releases the flock
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
+		release, ok, err := tryLock(p)
+		if err != nil {
 			return nil, fmt.Errorf("settle lock: %w", err)
+		}
+		if ok {
+			return release, nil
 		}
 		select {
 		case <-ctx.Done():
-			_ = f.Close()
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-// tryLock takes an flock on path without waiting: ok is false when another
-// process holds it. The returned func releases it.
+// tryLock takes an flock on path (created with its directory if need be)
+// without waiting: ok is false when another process holds it. The returned
+// func releases it (closing the file releases the flock, as the kernel does
+// when the process dies).
 func tryLock(path string) (release func(), ok bool, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
 		return nil, false, err
