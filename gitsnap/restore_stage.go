@@ -103,7 +103,11 @@ func (s *Snap) prepare(ctx context.Context, target *SnapshotInfo, m *Manifest, t
 	}
 	s.progress.Event(ProgressEvent{Kind: "step", Name: "safety", Message: "taking a pre-restore safety snapshot"})
 	safety, err := s.Create(gctx, CreateOptions{safety: true, Scopes: scopes, Message: "pre-restore safety snapshot before " + target.ID, hold: hold})
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Interrupted: one report, whichever side saw it first.
+		fail(stageErr(ctx, target, err))
+	case err != nil:
 		fail(WithHint(fmt.Errorf("take safety snapshot: %w", err), "nothing was changed"))
 	}
 	wg.Wait()
