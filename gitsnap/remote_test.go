@@ -286,7 +286,7 @@ func TestPushRetriesTransientFailures(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	script := "#!/bin/sh\ncase \"$*\" in *ls-remote*)\n  n=$(cat " + count + " 2>/dev/null || echo 0)\n  echo $((n+1)) > " + count +
+	script := "#!/bin/sh\ncase \"$*\" in *ls-remote*)\n  n=$(cat '" + count + "' 2>/dev/null || echo 0)\n  echo $((n+1)) > '" + count + "'" +
 		"\n  if [ \"$n\" -lt 2 ]; then echo \"fatal: unable to access 'https://example.invalid/': Could not resolve host: example.invalid\" >&2; exit 128; fi;;\nesac\nexec " + gitPath + " \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)

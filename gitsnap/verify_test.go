@@ -144,7 +144,7 @@ func TestVerifyInterruptedCleansUp(t *testing.T) {
 	s.Config().Check = append(s.Config().Check, gitsnap.CheckConfig{
 		Name: "slow", Kind: "smoke",
 		// Passes live; in the drill it signals and hangs until killed.
-		Run: `test -z "$GITSNAP_DRILL" || { touch ` + marker + `; sleep 30; }`,
+		Run: `test -z "$GITSNAP_DRILL" || { touch '` + marker + `'; sleep 30; }`,
 	})
 	ctx := context.Background()
 	cr, err := s.Create(ctx, gitsnap.CreateOptions{})

@@ -49,7 +49,7 @@ func TestInterruptTry(t *testing.T) {
 func TestInterruptVerify(t *testing.T) {
 	r := newE2ERig(t)
 	marker := filepath.Join(t.TempDir(), "started")
-	cfg := tryConfig + "\n[[check]]\nname = \"slow\"\nrun = 'test -z \"$GITSNAP_DRILL\" || { touch " + marker + "; sleep 30; }'\n"
+	cfg := tryConfig + "\n[[check]]\nname = \"slow\"\nrun = 'test -z \"$GITSNAP_DRILL\" || { touch \"" + marker + "\"; sleep 30; }'\n"
 	dir := r.repo(map[string]string{".gitsnap.toml": cfg, "config/app.toml": "v = 1\n"})
 	r.git(dir, "snap", "create", "-m", "good")
 	cmd, _, stderr := r.startSnap(dir, "verify")

@@ -193,7 +193,9 @@ func TestMySQLOptionFileReachesTools(t *testing.T) {
 		if strings.Contains(c, "s3") {
 			t.Errorf("password in argv: %s", c)
 		}
-		if f, ok := strings.CutPrefix(strings.Fields(c + " x")[1], "--defaults-extra-file="); ok {
+		// The option file is the first argument; its path may hold spaces.
+		if _, after, ok := strings.Cut(c, " --defaults-extra-file="); ok {
+			f, _, _ := strings.Cut(after, " --")
 			if _, err := exec.Command("test", "-e", f).Output(); err == nil {
 				t.Errorf("option file %s left behind", f)
 			}

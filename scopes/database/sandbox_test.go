@@ -56,7 +56,7 @@ func TestVerifyDrillsPostgresInATemporaryDatabase(t *testing.T) {
 		Snapshot: gitsnap.SnapshotConfig{Scopes: []string{"database"}},
 		Database: []gitsnap.DatabaseConfig{db},
 		Check: []gitsnap.CheckConfig{{Name: "rows", Kind: "smoke",
-			Run: fmt.Sprintf(`psql -X -A -t -d "$GITSNAP_TEST_DB_URL" -c "SELECT current_database() || ':' || count(*) FROM items" > %s`, seen)}},
+			Run: fmt.Sprintf(`psql -X -A -t -d "$GITSNAP_TEST_DB_URL" -c "SELECT current_database() || ':' || count(*) FROM items" > '%s'`, seen)}},
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
