@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -158,7 +159,7 @@ func TestRestoreHoldUndoSettle(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "settled "+undo+" into snap_") {
 		t.Fatalf("settle after a crash: exit %d\n%s%s", code, out, errOut)
 	}
-	if ids := p.snapshots(t); len(ids) != 2 || slicesContains(ids, undo) {
+	if ids := p.snapshots(t); len(ids) != 2 || slices.Contains(ids, undo) {
 		t.Errorf("after the resumed settle: snapshots %v, want the original and the settled one", ids)
 	}
 	if left := p.leftovers(t); len(left) > 0 {
@@ -236,28 +237,4 @@ func TestRestoreHoldRollback(t *testing.T) {
 	if ids := p.snapshots(t); len(ids) != 1 || ids[0] != p.id {
 		t.Errorf("snapshots after the rollback: %v, want only %s", ids, p.id)
 	}
-}
-
-// TestRestoreHoldFailsBeforeSwap: a damaged dump found while staging
-// changes nothing: no held copy is made and no safety snapshot is left.
-func TestRestoreHoldFailsBeforeSwap(t *testing.T) {
-	p := newPGStage(t, "")
-	bad := p.corruptDigest(t)
-	out, errOut, code := p.snap(t, "restore", bad, "--yes")
-	if code != exitDamaged {
-		t.Fatalf("restore: exit %d, want %d\n%s%s", code, exitDamaged, out, errOut)
-	}
-	p.unchanged(t, bad)
-	if ids := p.snapshots(t); len(ids) != 2 {
-		t.Errorf("snapshots: %v, want the original and the damaged copy only", ids)
-	}
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

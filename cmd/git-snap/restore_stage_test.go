@@ -263,7 +263,8 @@ func TestRestoreSafetySnapshotFailsWhileStaging(t *testing.T) {
 }
 
 // TestRestoreDamagedDumpWhileStaging: a dump whose digest does not match
-// is found while it is loaded aside: exit 6, nothing changed.
+// is found while it is loaded aside: exit 6, nothing changed; with the
+// default held safety copy, no copy is made and no safety snapshot stays.
 func TestRestoreDamagedDumpWhileStaging(t *testing.T) {
 	p := newPGStage(t, "")
 	bad := p.corruptDigest(t)
@@ -275,6 +276,9 @@ func TestRestoreDamagedDumpWhileStaging(t *testing.T) {
 		t.Errorf("stderr does not report a damaged snapshot with nothing changed:\n%s", errOut)
 	}
 	p.unchanged(t, bad)
+	if ids := p.snapshots(t); len(ids) != 2 {
+		t.Errorf("snapshots: %v, want the original and the damaged copy only", ids)
+	}
 }
 
 // corruptDigest stores a copy of snapshot id whose manifest gives the
